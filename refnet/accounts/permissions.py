@@ -1,0 +1,60 @@
+"""Who may do what: one table of capabilities by role.
+
+Every view declares the capability it needs with @requires(...); the
+RoleRequiredMiddleware refuses any view that declares nothing (deny by default), so a
+new view cannot be reachable by accident.
+"""
+
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+from .models import Role
+
+
+class Cap(StrEnum):
+    INTAKE = "intake"  # record referrals at the front desk, create sources inline
+    PATIENTS_VIEW = "patients.view"  # see patient identity (PHI)
+    CLINICAL_VIEW = "clinical.view"  # see reason, diagnosis, notes on the patient
+    REFERRALS_VIEW = "referrals.view"
+    REFERRALS_WORK = "referrals.work"  # move referrals through the pipeline, resolve sources
+    PARTNERS_VIEW = "partners.view"
+    PARTNERS_EDIT = "partners.edit"
+    PARTNERS_MERGE = "partners.merge"
+    ADMIN = "admin"
+
+
+_ALL = set(Role)
+CAPABILITIES: dict[Cap, set[Role]] = {
+    Cap.INTAKE: {Role.FRONT_DESK, Role.COORDINATOR, Role.MANAGER, Role.ADMIN},
+    Cap.PATIENTS_VIEW: {Role.FRONT_DESK, Role.COORDINATOR, Role.MANAGER, Role.ADMIN},
+    Cap.CLINICAL_VIEW: {Role.FRONT_DESK, Role.COORDINATOR, Role.MANAGER, Role.ADMIN},
+    Cap.REFERRALS_VIEW: {Role.FRONT_DESK, Role.COORDINATOR, Role.MANAGER, Role.ADMIN},
+    Cap.REFERRALS_WORK: {Role.COORDINATOR, Role.MANAGER, Role.ADMIN},
+    Cap.PARTNERS_VIEW: _ALL,
+    Cap.PARTNERS_EDIT: {Role.COORDINATOR, Role.OUTREACH, Role.MANAGER, Role.ADMIN},
+    Cap.PARTNERS_MERGE: {Role.OUTREACH, Role.MANAGER, Role.ADMIN},
+    Cap.ADMIN: {Role.ADMIN},
+}
+
+
+def has_cap(user: Any, cap: Cap) -> bool:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    return user.role in CAPABILITIES[cap]
+
+
+def requires(cap: Cap) -> Callable:
+    """Mark a view with the capability it needs; the middleware enforces it."""
+
+    def mark(view: Callable) -> Callable:
+        view.refnet_capability = cap  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def public(view: Callable) -> Callable:
+    """Mark a view that anyone may open (the login page, the health check)."""
+    view.refnet_public = True  # type: ignore[attr-defined]
+    return view

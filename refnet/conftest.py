@@ -1,0 +1,92 @@
+"""Shared fixtures: one named user per role, a practice with two locations, and factories."""
+
+import pytest
+from django.utils import timezone
+
+from refnet.accounts.models import Role, User
+from refnet.partners.services import contact_create, partner_create
+from refnet.practice.models import Location, ServiceLine
+from refnet.referrals.services import patient_create, referral_record
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def users(db) -> dict[str, User]:
+    """{"front_desk": <User fran>, "coordinator": ..., "outreach": ..., "manager": ..., "admin": ...}"""
+    made = {}
+    for role, username in [
+        (Role.FRONT_DESK, "fran"), (Role.COORDINATOR, "cora"), (Role.OUTREACH, "otto"),
+        (Role.MANAGER, "mona"), (Role.ADMIN, "adam"),
+    ]:
+        made[role.value] = User.objects.create_user(
+            username=username, password=PASSWORD, role=role, first_name=username.title(),
+            is_staff=role == Role.ADMIN, is_superuser=role == Role.ADMIN,
+        )
+    return made
+
+
+@pytest.fixture
+def location(db) -> Location:
+    return Location.objects.create(name="Main Street Clinic", city="Springfield", state="IL",
+                                   zip_code="62701", latitude=39.7990, longitude=-89.6440)
+
+
+@pytest.fixture
+def other_location(db) -> Location:
+    return Location.objects.create(name="Westside Clinic", city="Springfield", state="IL")
+
+
+@pytest.fixture
+def service_line(db) -> ServiceLine:
+    return ServiceLine.objects.create(name="Physical therapy")
+
+
+@pytest.fixture
+def make_partner(db):
+    def make(name="John Smith, MD", kind="clinician", **fields):
+        return partner_create(by=None, kind=kind, name=name, **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_contact(db):
+    def make(partner, name="Janet Okafor", **fields):
+        return contact_create(partner=partner, by=None, name=name, **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_patient(db):
+    def make(first_name="Ada", last_name="Synthetic", **fields):
+        return patient_create(by=None, first_name=first_name, last_name=last_name, **fields)
+
+    return make
+
+
+@pytest.fixture
+def make_referral(db, location, make_patient, make_partner):
+    def make(patient=None, source_partner=None, received_at=None, **fields):
+        return referral_record(
+            patient=patient or make_patient(),
+            source_partner=source_partner if source_partner is not None else make_partner(),
+            location=fields.pop("location", location),
+            received_at=received_at or timezone.now(),
+            by=fields.pop("by", None),
+            **fields,
+        )
+
+    return make
+
+
+@pytest.fixture
+def login(client, users):
+    """login("coordinator") -> the test client, logged in as that role's user."""
+
+    def as_role(role: str):
+        client.force_login(users[role])
+        return client
+
+    return as_role

@@ -1,0 +1,141 @@
+"""Writes to partners, contacts and the search index. Each function is one transaction."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from refnet.accounts.models import User
+
+from .models import Contact, Partner, PartnerAlias, PartnerMerge, SearchEntry
+from .search import index_fields
+
+
+def _entry(partner_id: int, label: str, source: str, contact_id: int | None = None):
+    words, sounds = index_fields(label)
+    return SearchEntry(
+        partner_id=partner_id, contact_id=contact_id, source=source, label=label,
+        words=words, sounds=sounds,
+    )
+
+
+def search_entries_for(partner: Partner) -> list[SearchEntry]:
+    entries = [_entry(partner.pk, partner.name, SearchEntry.Source.NAME)]
+    entries += [_entry(partner.pk, a.name, SearchEntry.Source.ALIAS) for a in partner.aliases.all()]
+    entries += [
+        _entry(partner.pk, c.name, SearchEntry.Source.CONTACT, c.pk) for c in partner.contacts.all()
+    ]
+    return entries
+
+
+def search_index_partner(*, partner: Partner) -> None:
+    """Rebuild the search entries of one partner (name, aliases, contacts)."""
+    SearchEntry.objects.filter(partner=partner).delete()
+    if partner.merged_into_id is None:
+        SearchEntry.objects.bulk_create(search_entries_for(partner))
+
+
+def _stamp(obj: Any, by: User | None) -> None:
+    obj._history_user = by  # simple_history: who made this change, outside a request too
+
+
+@transaction.atomic
+def partner_create(*, by: User | None, tags: list | None = None, **fields: Any) -> Partner:
+    partner = Partner(**fields)
+    partner.full_clean()
+    _stamp(partner, by)
+    partner.save()
+    if tags:
+        partner.tags.set(tags)
+    search_index_partner(partner=partner)
+    return partner
+
+
+@transaction.atomic
+def partner_update(*, partner: Partner, by: User | None, tags: list | None = None,
+                   **fields: Any) -> Partner:
+    for name, value in fields.items():
+        setattr(partner, name, value)
+    partner.full_clean()
+    _stamp(partner, by)
+    partner.save()
+    if tags is not None:
+        partner.tags.set(tags)
+    search_index_partner(partner=partner)
+    return partner
+
+
+@transaction.atomic
+def contact_create(*, partner: Partner, by: User | None, **fields: Any) -> Contact:
+    contact = Contact(partner=partner, **fields)
+    contact.full_clean()
+    _stamp(contact, by)
+    contact.save()
+    SearchEntry.objects.bulk_create([_entry(partner.pk, contact.name, "contact", contact.pk)])
+    return contact
+
+
+@transaction.atomic
+def partner_add_alias(*, partner: Partner, name: str) -> PartnerAlias:
+    alias, created = PartnerAlias.objects.get_or_create(partner=partner, name=name.strip())
+    if created:
+        SearchEntry.objects.bulk_create([_entry(partner.pk, alias.name, "alias")])
+    return alias
+
+
+class MergeError(ValueError):
+    pass
+
+
+@transaction.atomic
+def partner_merge(*, survivor: Partner, duplicate: Partner, by: User | None) -> PartnerMerge:
+    """Fold `duplicate` into `survivor`.
+
+    1. Lock both rows so two merges of the same pair cannot interleave.
+    2. Move referrals and contacts to the survivor; point members (clinicians of a merged
+       practice) at it too.
+    3. Keep the duplicate as a row marked merged_into (its history stays readable) and its
+       name as an alias of the survivor, so searching the old name finds the survivor.
+    4. Record the merge: who, when, what moved.
+    """
+    from refnet.referrals.models import Referral
+
+    if survivor.pk == duplicate.pk:
+        raise MergeError("A partner cannot be merged into itself.")
+    locked = {
+        p.pk: p for p in Partner.objects.select_for_update().filter(pk__in=[survivor.pk,
+                                                                           duplicate.pk])
+    }
+    survivor, duplicate = locked[survivor.pk], locked[duplicate.pk]
+    if survivor.merged_into_id or duplicate.merged_into_id:
+        raise MergeError("One of these partners was already merged; reload and try again.")
+
+    referrals_moved = Referral.objects.filter(source_partner=duplicate).update(
+        source_partner=survivor
+    )
+    contacts_moved = Contact.objects.filter(partner=duplicate).update(partner=survivor)
+    Partner.objects.filter(organization=duplicate).update(organization=survivor)
+    for alias in PartnerAlias.objects.filter(partner=duplicate):
+        PartnerAlias.objects.get_or_create(partner=survivor, name=alias.name)
+    PartnerAlias.objects.filter(partner=duplicate).delete()
+    if duplicate.name.strip().lower() != survivor.name.strip().lower():
+        PartnerAlias.objects.get_or_create(partner=survivor, name=duplicate.name)
+    if not survivor.npi and duplicate.npi:
+        survivor.npi = duplicate.npi
+    for tag in duplicate.tags.all():
+        survivor.tags.add(tag)
+    _stamp(survivor, by)
+    survivor.save()
+
+    duplicate.merged_into = survivor
+    _stamp(duplicate, by)
+    duplicate.save()
+
+    search_index_partner(partner=duplicate)
+    search_index_partner(partner=survivor)
+    return PartnerMerge.objects.create(
+        survivor=survivor, merged=duplicate, merged_name=duplicate.name, by=by,
+        referrals_moved=referrals_moved, contacts_moved=contacts_moved,
+    )
+

@@ -1,0 +1,212 @@
+"""Patients (synthetic PHI only in this repository), referrals and their timeline."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+
+class Patient(models.Model):
+    mrn = models.CharField("MRN", max_length=30, blank=True, db_index=True)
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    birth_date = models.DateField(null=True, blank=True)
+    sex = models.CharField(
+        max_length=1, blank=True, choices=[("F", "Female"), ("M", "Male"), ("X", "Other")]
+    )
+    phone = models.CharField(max_length=30, blank=True)
+    phone_digits = models.CharField(max_length=15, blank=True, db_index=True, editable=False)
+    email = models.EmailField(blank=True)
+    address_line = models.CharField(max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=2, blank=True)
+    zip_code = models.CharField(max_length=10, blank=True)
+    # Lower-cased, accent-free copies for prefix search (see referrals.selectors).
+    last_name_key = models.CharField(max_length=100, editable=False)
+    first_name_key = models.CharField(max_length=100, editable=False)
+    # Consents and flags that decide what may be said and given (COMPLIANCE.md).
+    may_thank_referrer = models.BooleanField(
+        "may we thank your referrer", default=False,
+        help_text="Written authorization to tell a non-clinical referrer that this patient came.",
+    )
+    may_thank_referrer_at = models.DateTimeField(null=True, blank=True)
+    sms_consent = models.BooleanField("SMS consent", default=False)
+    federal_program_beneficiary = models.BooleanField(
+        "Medicare/Medicaid beneficiary", default=False
+    )
+    notes = models.TextField(blank=True, help_text="Clinical notes; hidden from outreach.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords(excluded_fields=["last_name_key", "first_name_key",
+                                                 "phone_digits"])
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        indexes = [models.Index(fields=["last_name_key", "first_name_key"])]
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    def save(self, *args, **kwargs):
+        from refnet.partners.search import fold
+
+        self.last_name_key = fold(self.last_name)
+        self.first_name_key = fold(self.first_name)
+        self.phone_digits = "".join(c for c in self.phone if c.isdigit())[-10:]
+        super().save(*args, **kwargs)
+
+
+class ReferralStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    CONTACTED = "contacted", "Contacted"
+    SCHEDULED = "scheduled", "Scheduled"
+    SEEN = "seen", "Seen"
+    CLOSED_WON = "closed_won", "Closed: became a patient"
+    CLOSED_LOST = "closed_lost", "Closed: did not come"
+
+
+# Allowed moves, next to the statuses they govern. A scheduled patient may need a new
+# appointment (back to contacted); closed referrals stay closed.
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    ReferralStatus.RECEIVED: (ReferralStatus.CONTACTED, ReferralStatus.SCHEDULED,
+                              ReferralStatus.CLOSED_LOST),
+    ReferralStatus.CONTACTED: (ReferralStatus.SCHEDULED, ReferralStatus.CLOSED_LOST),
+    ReferralStatus.SCHEDULED: (ReferralStatus.SEEN, ReferralStatus.CONTACTED,
+                               ReferralStatus.CLOSED_LOST),
+    ReferralStatus.SEEN: (ReferralStatus.CLOSED_WON, ReferralStatus.CLOSED_LOST),
+    ReferralStatus.CLOSED_WON: (),
+    ReferralStatus.CLOSED_LOST: (),
+}
+OPEN_STATUSES = (ReferralStatus.RECEIVED, ReferralStatus.CONTACTED, ReferralStatus.SCHEDULED,
+                 ReferralStatus.SEEN)
+
+
+class ArrivalChannel(models.TextChoices):
+    FRONT_DESK = "front_desk", "Front desk"
+    PHONE = "phone", "Phone"
+    FAX = "fax", "Fax"
+    WEB_FORM = "web_form", "Web form"
+    EMAIL = "email", "Email"
+    FHIR = "fhir", "FHIR"
+    HL7V2 = "hl7v2", "HL7 v2"
+    IMPORT = "import", "File import"
+
+
+class SourceStatus(models.TextChoices):
+    KNOWN = "known", "Known"
+    UNRESOLVED = "unresolved", "Unresolved: ask again"
+
+
+class Outcome(models.TextChoices):
+    BECAME_PATIENT = "became_patient", "Became a patient"
+    NOT_A_CANDIDATE = "not_a_candidate", "Not a candidate"
+    NO_RESPONSE = "no_response", "No response"
+    CHOSE_ELSEWHERE = "chose_elsewhere", "Chose another provider"
+    INSURANCE = "insurance", "Insurance or cost"
+    NO_SHOW = "no_show", "Did not show"
+    OTHER = "other", "Other"
+
+
+class Referral(models.Model):
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="referrals")
+    source_partner = models.ForeignKey(
+        "partners.Partner", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="referrals",
+    )
+    source_contact = models.ForeignKey(
+        "partners.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source_status = models.CharField(
+        max_length=10, choices=SourceStatus.choices, default=SourceStatus.KNOWN
+    )
+    source_text = models.CharField(
+        max_length=200, blank=True, help_text="What the patient said, in their words."
+    )
+    location = models.ForeignKey(
+        "practice.Location", on_delete=models.PROTECT, related_name="referrals"
+    )
+    service_line = models.ForeignKey(
+        "practice.ServiceLine", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="referrals",
+    )
+    channel = models.CharField(
+        max_length=12, choices=ArrivalChannel.choices, default=ArrivalChannel.FRONT_DESK
+    )
+    received_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=12, choices=ReferralStatus.choices, default=ReferralStatus.RECEIVED
+    )
+    status_changed_at = models.DateTimeField()
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="assigned_referrals",
+    )
+    # Clinical fields: never shown to outreach.
+    reason = models.TextField(blank=True)
+    diagnosis = models.CharField(max_length=200, blank=True, help_text="e.g. ICD-10 M54.5")
+    priority = models.CharField(
+        max_length=8, default="routine",
+        choices=[("routine", "Routine"), ("urgent", "Urgent"), ("stat", "STAT")],
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["source_partner", "received_at"]),
+            models.Index(fields=["status", "received_at"]),
+            models.Index(fields=["received_at"]),
+            models.Index(fields=["location", "received_at"]),
+            models.Index(
+                fields=["received_at"], name="referral_unresolved_source",
+                condition=Q(source_status="unresolved"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Referral #{self.pk}"
+
+    def allowed_next(self) -> tuple[str, ...]:
+        return TRANSITIONS[self.status]
+
+
+class ReferralEvent(models.Model):
+    """The timeline: every status change (and other notable step) with who and when."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    from_status = models.CharField(max_length=12, choices=ReferralStatus.choices, blank=True)
+    to_status = models.CharField(max_length=12, choices=ReferralStatus.choices, blank=True)
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} -> {self.to_status or '-'}"
+
+
+class ReferralIdentifier(models.Model):
+    """An id another system gave this referral (a FHIR ServiceRequest id, an HL7 placer
+    number, an import row key). Unique per system so a repeat delivery finds the same row."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="identifiers")
+    system = models.CharField(max_length=200)
+    value = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["system", "value"], name="referral_identifier_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system}|{self.value}"

@@ -1,0 +1,161 @@
+"""Writes to patients and referrals. Each function is one transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from refnet.accounts.models import User
+from refnet.partners.models import Contact, Partner
+from refnet.partners.services import partner_create
+from refnet.practice.models import Location, ServiceLine
+
+from .models import (
+    TRANSITIONS,
+    ArrivalChannel,
+    Outcome,
+    Patient,
+    Referral,
+    ReferralEvent,
+    ReferralStatus,
+    SourceStatus,
+)
+
+
+class TransitionError(ValidationError):
+    pass
+
+
+@transaction.atomic
+def patient_create(*, by: User | None, **fields: Any) -> Patient:
+    patient = Patient(**fields)
+    if patient.may_thank_referrer and not patient.may_thank_referrer_at:
+        patient.may_thank_referrer_at = timezone.now()
+    patient.full_clean(exclude=["last_name_key", "first_name_key", "phone_digits"])
+    patient._history_user = by
+    patient.save()
+    return patient
+
+
+@transaction.atomic
+def referral_record(
+    *,
+    patient: Patient | None = None,
+    new_patient: dict[str, Any] | None = None,
+    source_partner: Partner | None = None,
+    source_contact: Contact | None = None,
+    new_source: dict[str, Any] | None = None,
+    source_unknown: bool = False,
+    source_text: str = "",
+    location: Location,
+    service_line: ServiceLine | None = None,
+    channel: str = ArrivalChannel.FRONT_DESK,
+    received_at: datetime | None = None,
+    reason: str = "",
+    diagnosis: str = "",
+    priority: str = "routine",
+    by: User | None,
+) -> Referral:
+    """Record one incoming referral, with the patient and the source it names.
+
+    One transaction: a new patient or a new source made inline are saved with the referral
+    or not at all. Exactly one way to say the source is required: an existing partner, a new
+    one, or "don't know" (saved as unresolved, which puts it on the ask-again list).
+    """
+    given = sum([source_partner is not None, new_source is not None, source_unknown])
+    if given != 1:
+        raise ValidationError({"source": "Choose who referred this patient, add a new source, "
+                                         "or mark it \"don't know\" to ask again later."})
+    if (patient is None) == (new_patient is None):
+        raise ValidationError({"patient": "Choose a patient or enter a new one."})
+    if patient is None:
+        patient = patient_create(by=by, **new_patient)
+    if new_source is not None:
+        source_partner = partner_create(by=by, **new_source)
+    if source_contact is not None and source_contact.partner_id != source_partner.pk:
+        raise ValidationError({"source": "That contact does not work at the chosen source."})
+    if source_partner is not None and source_partner.merged_into_id:
+        source_partner = source_partner.merged_into
+
+    now = timezone.now()
+    referral = Referral(
+        patient=patient,
+        source_partner=source_partner,
+        source_contact=source_contact,
+        source_status=SourceStatus.UNRESOLVED if source_unknown else SourceStatus.KNOWN,
+        source_text=source_text.strip(),
+        location=location,
+        service_line=service_line,
+        channel=channel,
+        received_at=received_at or now,
+        status=ReferralStatus.RECEIVED,
+        status_changed_at=now,
+        reason=reason,
+        diagnosis=diagnosis,
+        priority=priority,
+        created_by=by,
+    )
+    referral.full_clean()
+    referral._history_user = by
+    referral.save()
+    ReferralEvent.objects.create(
+        referral=referral, at=now, by=by, to_status=ReferralStatus.RECEIVED,
+        note=f"Recorded ({referral.get_channel_display()})"
+        + ("; source unknown, ask again" if source_unknown else ""),
+    )
+    return referral
+
+
+@transaction.atomic
+def referral_transition(
+    *, referral: Referral, to_status: str, by: User | None, note: str = "", outcome: str = ""
+) -> Referral:
+    """Move a referral along its allowed path and write the event to its timeline."""
+    # Re-read under a row lock: two coordinators clicking at once must not both "win".
+    referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    if to_status not in TRANSITIONS[referral.status]:
+        raise TransitionError(
+            f"A referral that is {referral.get_status_display().lower()} cannot move to "
+            f"{ReferralStatus(to_status).label.lower()}."
+        )
+    if outcome and outcome not in Outcome.values:
+        raise ValidationError({"outcome": f"Unknown outcome {outcome!r}."})
+    if to_status == ReferralStatus.CLOSED_WON:
+        outcome = outcome or Outcome.BECAME_PATIENT
+    if to_status == ReferralStatus.CLOSED_LOST and not outcome:
+        raise ValidationError({"outcome": "Say why the referral closed without a visit."})
+    now = timezone.now()
+    ReferralEvent.objects.create(
+        referral=referral, at=now, by=by, from_status=referral.status, to_status=to_status,
+        note=note[:500],
+    )
+    referral.status = to_status
+    referral.status_changed_at = now
+    if outcome:
+        referral.outcome = outcome
+    referral._history_user = by
+    referral.save()
+    return referral
+
+
+@transaction.atomic
+def referral_resolve_source(
+    *, referral: Referral, partner: Partner, contact: Contact | None = None, by: User | None
+) -> Referral:
+    """Answer the ask-again to-do: record who the source was."""
+    if contact is not None and contact.partner_id != partner.pk:
+        raise ValidationError({"source": "That contact does not work at the chosen source."})
+    referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    referral.source_partner = partner.merged_into or partner
+    referral.source_contact = contact
+    referral.source_status = SourceStatus.KNOWN
+    referral._history_user = by
+    referral.save()
+    ReferralEvent.objects.create(
+        referral=referral, at=timezone.now(), by=by, note=f"Source recorded: {partner.name}"
+    )
+    return referral

@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from refnet.accounts import views as account_views
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("accounts/", include("refnet.accounts.urls")),
+    path("partners/", include("refnet.partners.urls")),
+    path("referrals/", include("refnet.referrals.urls")),
+    path("admin/", admin.site.urls),
+]
