@@ -6,7 +6,6 @@ app_name = "partners"
 urlpatterns = [
     path("", views.partner_list, name="list"),
     path("new/", views.partner_create_view, name="create"),
-    path("search/", views.partner_search_options, name="search"),
     path("<int:pk>/", views.partner_detail, name="detail"),
     path("<int:pk>/edit/", views.partner_edit, name="edit"),
     path("<int:pk>/contacts/new/", views.contact_add, name="contact_add"),

@@ -7,4 +7,3 @@ def _todo(request, *args, **kwargs):
 
 partner_list = requires(Cap.PARTNERS_VIEW)(_todo)
 partner_create_view = partner_detail = partner_edit = contact_add = partner_merge_view = partner_list
-partner_search_options = partner_list

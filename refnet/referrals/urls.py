@@ -1,15 +1,17 @@
 from django.urls import path
 
-from . import views
+from .views import intake, pipeline
 
 app_name = "referrals"
 urlpatterns = [
-    path("", views.referral_list, name="list"),
-    path("board/", views.referral_board, name="board"),
-    path("intake/", views.intake, name="intake"),
-    path("intake/patients/", views.patient_search_options, name="patient_search"),
-    path("<int:pk>/", views.referral_detail, name="detail"),
-    path("<int:pk>/transition/", views.referral_transition_view, name="transition"),
-    path("<int:pk>/resolve-source/", views.referral_resolve_source_view, name="resolve_source"),
-    path("patients/<int:pk>/", views.patient_detail, name="patient_detail"),
+    path("", pipeline.referral_list, name="list"),
+    path("board/", pipeline.referral_board, name="board"),
+    path("intake/", intake.intake, name="intake"),
+    path("intake/patients/", intake.patient_search_options, name="patient_search"),
+    path("intake/sources/", intake.source_search_options, name="source_search"),
+    path("<int:pk>/", pipeline.referral_detail, name="detail"),
+    path("<int:pk>/transition/", pipeline.referral_transition_view, name="transition"),
+    path("<int:pk>/resolve-source/", pipeline.referral_resolve_source_view,
+         name="resolve_source"),
+    path("patients/<int:pk>/", pipeline.patient_detail, name="patient_detail"),
 ]

@@ -6,5 +6,5 @@ def _todo(request, *args, **kwargs):
 
 
 referral_list = requires(Cap.REFERRALS_VIEW)(_todo)
-referral_board = intake = patient_search_options = referral_detail = referral_list
-referral_transition_view = referral_resolve_source_view = patient_detail = referral_list
+referral_board = referral_detail = referral_transition_view = referral_list
+referral_resolve_source_view = patient_detail = referral_list
