@@ -62,7 +62,9 @@ def fold(text: str) -> str:
     """Lower case without accents or punctuation: 'Müller-Ortiz, MD' -> 'muller ortiz md'."""
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c))
-    text = text.lower().replace("'", "").replace("\u2019", "").replace("_", " ")
+    # Apostrophes and dots join ("Gold's" -> golds, "M.D." -> md); other punctuation splits.
+    text = text.lower().replace("'", "").replace("\u2019", "").replace(".", "")
+    text = text.replace("_", " ")
     return " ".join(_PUNCT.sub(" ", text).split())
 
 

@@ -150,7 +150,8 @@ class Referral(models.Model):
         choices=[("routine", "Routine"), ("urgent", "Urgent"), ("stat", "STAT")],
     )
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
