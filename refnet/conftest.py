@@ -13,7 +13,8 @@ PASSWORD = "correct-horse-battery-staple"
 
 @pytest.fixture
 def users(db) -> dict[str, User]:
-    """{"front_desk": <User fran>, "coordinator": ..., "outreach": ..., "manager": ..., "admin": ...}"""
+    """One user per role, keyed by role: front_desk=fran, coordinator=cora, outreach=otto,
+    manager=mona, admin=adam."""
     made = {}
     for role, username in [
         (Role.FRONT_DESK, "fran"), (Role.COORDINATOR, "cora"), (Role.OUTREACH, "otto"),

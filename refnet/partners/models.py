@@ -211,6 +211,9 @@ class PartnerMerge(models.Model):
     class Meta:
         ordering = ["-at"]
 
+    def __str__(self) -> str:
+        return f"{self.merged_name} -> {self.survivor_id}"
+
 
 class SearchEntry(models.Model):
     """One searchable name that leads to a partner: its own name, an alias, or a contact.

@@ -1,4 +1,5 @@
-"""'Who can we thank?' search: forgiving of typos, titles and order; ranked by quality then volume."""
+"""'Who can we thank?' search: forgiving of typos, titles and word order; ranked by match
+quality, then recent referral volume."""
 
 from datetime import timedelta
 
