@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
 from refnet.accounts.models import User
 
-from .models import Contact, Partner, PartnerAlias, PartnerMerge, SearchEntry
+from .models import Contact, Partner, PartnerAlias, PartnerMerge, SearchEntry, Tag
 from .search import index_fields
 
 
@@ -139,3 +140,53 @@ def partner_merge(*, survivor: Partner, duplicate: Partner, by: User | None) -> 
         referrals_moved=referrals_moved, contacts_moved=contacts_moved,
     )
 
+
+# --- Tags by name, for the partner forms -------------------------------------------------
+
+
+def _tag_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+@transaction.atomic
+def tags_ensure(*, names: list[str]) -> list[Tag]:
+    """The Tag rows for these names, creating the missing ones.
+
+    Matching ignores case and repeated spaces, so "Sports  medicine" typed on one partner
+    reuses "sports medicine" from another instead of growing a near-duplicate tag.
+    """
+    wanted: dict[str, str] = {}
+    for name in names:
+        clean = " ".join(name.split())
+        if clean:
+            wanted.setdefault(_tag_key(clean), clean)
+    if not wanted:
+        return []
+    match = Q()
+    for clean in wanted.values():
+        match |= Q(name__iexact=clean)
+    existing = {_tag_key(t.name): t for t in Tag.objects.filter(match)}
+    tags = []
+    for key, clean in wanted.items():
+        tag = existing.get(key)
+        if tag is None:
+            tag = Tag(name=clean)
+            tag.full_clean()
+            tag.save()
+        tags.append(tag)
+    return tags
+
+
+@transaction.atomic
+def partner_create_with_tag_names(*, by: User | None, tag_names: list[str],
+                                  **fields: Any) -> Partner:
+    """partner_create with tags given by name. One transaction: a partner that fails
+    validation leaves no freshly made tags behind."""
+    return partner_create(by=by, tags=tags_ensure(names=tag_names), **fields)
+
+
+@transaction.atomic
+def partner_update_with_tag_names(*, partner: Partner, by: User | None, tag_names: list[str],
+                                  **fields: Any) -> Partner:
+    """partner_update with the full list of tag names (an empty list clears the tags)."""
+    return partner_update(partner=partner, by=by, tags=tags_ensure(names=tag_names), **fields)
