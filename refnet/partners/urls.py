@@ -10,4 +10,6 @@ urlpatterns = [
     path("<int:pk>/edit/", views.partner_edit, name="edit"),
     path("<int:pk>/contacts/new/", views.contact_add, name="contact_add"),
     path("<int:pk>/merge/", views.partner_merge_view, name="merge"),
+    path("<int:pk>/merge/<int:duplicate_pk>/", views.partner_merge_confirm,
+         name="merge_confirm"),
 ]
