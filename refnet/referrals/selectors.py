@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
-from refnet.partners.search import fold
+from refnet.accounts.models import User
+from refnet.accounts.permissions import Cap, has_cap
+from refnet.partners.models import Contact, Partner
+from refnet.partners.search import fold, partners_search
+from refnet.practice.models import Location, ServiceLine
 
-from .models import Patient, Referral, SourceStatus
+from .models import (
+    OPEN_STATUSES,
+    Patient,
+    Referral,
+    ReferralEvent,
+    ReferralStatus,
+    SourceStatus,
+)
 
 
 def _parse_date(text: str) -> date | None:
@@ -61,3 +77,147 @@ def referrals_unresolved_source() -> QuerySet[Referral]:
         .select_related("patient", "location")
         .order_by("received_at")
     )
+
+
+# --- The pipeline: list, board, detail and patient pages -------------------------------
+
+PAGE_SIZE = 50
+BOARD_CARDS = 25
+BOARD_CLOSED_DAYS = 30
+OPEN = "open"  # a status filter value meaning "any open status"
+
+
+def get_referral_for(user: User, pk: int) -> Referral:
+    """The one way a view gets a referral. 404 (not 403) for a user who may not see it, so
+    that an id in a URL does not tell anyone whether the referral exists."""
+    if not has_cap(user, Cap.REFERRALS_VIEW):
+        raise Http404
+    return get_object_or_404(
+        Referral.objects.select_related(
+            "patient", "source_partner", "source_contact", "location", "service_line",
+            "assigned_to", "created_by",
+        ),
+        pk=pk,
+    )
+
+
+def get_patient_for(user: User, pk: int) -> Patient:
+    if not has_cap(user, Cap.PATIENTS_VIEW):
+        raise Http404
+    return get_object_or_404(Patient, pk=pk)
+
+
+def _day_start(day: date) -> datetime:
+    # Dates on screen are the practice's local days; compare against aware datetimes so
+    # the (received_at) indexes stay usable, which a __date lookup would defeat.
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def referrals_list(
+    *,
+    status: str = "",
+    source_partner_ids: Iterable[int] | None = None,
+    location: Location | None = None,
+    service_line: ServiceLine | None = None,
+    received_from: date | None = None,
+    received_to: date | None = None,
+    unresolved_only: bool = False,
+) -> QuerySet[Referral]:
+    """Referrals for the list page, newest first. `received_to` includes that whole day;
+    `source_partner_ids=[]` means "a source search that matched nobody", so no rows."""
+    qs = Referral.objects.select_related(
+        "patient", "source_partner", "location", "service_line", "assigned_to"
+    )
+    if status == OPEN:
+        qs = qs.filter(status__in=OPEN_STATUSES)
+    elif status:
+        qs = qs.filter(status=status)
+    if source_partner_ids is not None:
+        qs = qs.filter(source_partner_id__in=list(source_partner_ids))
+    if location is not None:
+        qs = qs.filter(location=location)
+    if service_line is not None:
+        qs = qs.filter(service_line=service_line)
+    if received_from is not None:
+        qs = qs.filter(received_at__gte=_day_start(received_from))
+    if received_to is not None:
+        qs = qs.filter(received_at__lt=_day_start(received_to + timedelta(days=1)))
+    if unresolved_only:
+        qs = qs.filter(source_status=SourceStatus.UNRESOLVED)
+    return qs.order_by("-received_at", "-id")
+
+
+@dataclass
+class BoardColumn:
+    status: str
+    label: str
+    count: int
+    cards: list[Referral]
+    closed: bool
+
+
+def referrals_board(*, location: Location | None = None) -> list[BoardColumn]:
+    """One column per status, in pipeline order.
+
+    1. Count each status in one aggregate query. Closed columns only count referrals that
+       closed in the last BOARD_CLOSED_DAYS, the same window their cards come from, so the
+       number on a column always describes what the column is about.
+    2. Fetch the newest BOARD_CARDS cards of each column: open ones by when they were
+       received, closed ones by when they closed.
+    """
+    since = timezone.now() - timedelta(days=BOARD_CLOSED_DAYS)
+    base = Referral.objects.all()
+    if location is not None:
+        base = base.filter(location=location)
+    on_board = base.filter(
+        Q(status__in=OPEN_STATUSES) | Q(status_changed_at__gte=since)
+    )
+    counts = dict(
+        on_board.order_by().values("status").annotate(n=Count("id")).values_list("status", "n")
+    )
+    columns = []
+    for status in ReferralStatus:
+        closed = status not in OPEN_STATUSES
+        cards = (
+            on_board.filter(status=status)
+            .select_related("patient", "source_partner", "location")
+            .order_by(*(("-status_changed_at", "-id") if closed else ("-received_at", "-id")))
+        )[:BOARD_CARDS]
+        columns.append(BoardColumn(status=status.value, label=status.label,
+                                   count=counts.get(status.value, 0), cards=list(cards),
+                                   closed=closed))
+    return columns
+
+
+def referral_timeline(referral: Referral) -> QuerySet[ReferralEvent]:
+    return referral.events.select_related("by").order_by("at", "id")
+
+
+def patient_referrals(patient: Patient) -> QuerySet[Referral]:
+    return patient.referrals.select_related(
+        "source_partner", "location", "service_line", "assigned_to"
+    ).order_by("-received_at", "-id")
+
+
+@dataclass
+class SourceCandidate:
+    """One answer to "Who referred this patient?": a partner, and the contact there whose
+    name matched, if it was a contact's name."""
+
+    partner: Partner
+    contact: Contact | None
+
+    @property
+    def value(self) -> str:
+        return f"{self.partner.pk}-{self.contact.pk}" if self.contact else str(self.partner.pk)
+
+
+def source_candidates(query: str, *, limit: int = 8) -> list[SourceCandidate]:
+    matches = partners_search(query, limit=limit)
+    partners = Partner.objects.in_bulk([m.partner_id for m in matches])
+    contacts = Contact.objects.in_bulk([m.contact_id for m in matches if m.contact_id])
+    return [
+        SourceCandidate(partner=partners[m.partner_id], contact=contacts.get(m.contact_id))
+        for m in matches
+        if m.partner_id in partners
+    ]
