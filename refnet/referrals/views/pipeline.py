@@ -1,10 +1,198 @@
-from refnet.accounts.permissions import Cap, requires
+"""The referral pipeline: the list, the board, one referral, one patient.
+
+Every page that shows a patient writes the audit trail (COMPLIANCE.md: every view of
+patient data is logged) before it renders.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from refnet.accounts.audit import audit_patients
+from refnet.accounts.models import AuditAction
+from refnet.accounts.permissions import Cap, has_cap, requires
+
+from .. import selectors, services
+from ..forms import BoardFilterForm, ReferralFilterForm, ResolveSourceForm, TransitionForm
+from ..models import Outcome, Referral, ReferralStatus, SourceStatus
+
+SOURCE_SEARCH_LIMIT = 25
 
 
-def _todo(request, *args, **kwargs):
-    raise NotImplementedError
+@requires(Cap.REFERRALS_VIEW)
+@require_GET
+def referral_list(request: HttpRequest) -> HttpResponse:
+    form = ReferralFilterForm(request.GET)
+    form.is_valid()  # invalid fields are reported on the page and left out of cleaned_data
+    data = form.cleaned_data
+    source_name = data.get("source_name", "").strip()
+    source_matches = (
+        selectors.source_candidates(source_name, limit=SOURCE_SEARCH_LIMIT)
+        if source_name else []
+    )
+    source_ids: list[int] | None = None
+    if data.get("source") is not None:
+        source_ids = [data["source"].pk]
+    if source_name:
+        matched = [c.partner.pk for c in source_matches]
+        source_ids = matched if source_ids is None else sorted(set(source_ids) & set(matched))
+    referrals = selectors.referrals_list(
+        status=data.get("status", ""),
+        source_partner_ids=source_ids,
+        location=data.get("location"),
+        service_line=data.get("service_line"),
+        received_from=data.get("received_from"),
+        received_to=data.get("received_to"),
+        unresolved_only=data.get("unresolved", False),
+    )
+    page = Paginator(referrals, selectors.PAGE_SIZE).get_page(request.GET.get("page"))
+    audit_patients(request=request, patient_ids=[r.patient_id for r in page],
+                   action=AuditAction.QUERY, what="referrals:list")
+    return render(request, "referrals/list.html", {
+        "nav": "referrals",
+        "form": form,
+        "page": page,
+        "source_partner": data.get("source"),
+        "source_name": source_name,
+        "source_matches": [c.partner for c in source_matches],
+    })
 
 
-referral_list = requires(Cap.REFERRALS_VIEW)(_todo)
-referral_board = referral_detail = referral_transition_view = referral_list
-referral_resolve_source_view = patient_detail = referral_list
+@requires(Cap.REFERRALS_VIEW)
+@require_GET
+def referral_board(request: HttpRequest) -> HttpResponse:
+    form = BoardFilterForm(request.GET)
+    form.is_valid()
+    location = form.cleaned_data.get("location")
+    columns = selectors.referrals_board(location=location)
+    audit_patients(request=request,
+                   patient_ids=[card.patient_id for col in columns for card in col.cards],
+                   action=AuditAction.QUERY, what="referrals:board")
+    return render(request, "referrals/board.html", {
+        "nav": "board",
+        "form": form,
+        "location": location,
+        "columns": columns,
+        "card_limit": selectors.BOARD_CARDS,
+        "closed_days": selectors.BOARD_CLOSED_DAYS,
+    })
+
+
+@requires(Cap.REFERRALS_VIEW)
+@require_GET
+def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = selectors.get_referral_for(request.user, pk)
+    audit_patients(request=request, patient_ids=[referral.patient_id],
+                   action=AuditAction.VIEW, what=f"referral:{referral.pk}")
+    return render(request, "referrals/detail.html", _detail_context(request, referral))
+
+
+def _detail_context(request: HttpRequest, referral: Referral) -> dict[str, Any]:
+    user = request.user
+    may_resolve = (referral.source_status == SourceStatus.UNRESOLVED
+                   and has_cap(user, Cap.INTAKE))
+    source_query = request.GET.get("q", "").strip() if may_resolve else ""
+    return {
+        "nav": "referrals",
+        "referral": referral,
+        "patient": referral.patient,
+        "events": selectors.referral_timeline(referral),
+        "show_clinical": has_cap(user, Cap.CLINICAL_VIEW),
+        "may_work": has_cap(user, Cap.REFERRALS_WORK),
+        "next_statuses": [ReferralStatus(s) for s in referral.allowed_next()],
+        "closed_lost": ReferralStatus.CLOSED_LOST,
+        "outcomes": Outcome.choices,
+        "may_resolve": may_resolve,
+        "source_query": source_query,
+        "source_candidates": (
+            selectors.source_candidates(source_query) if source_query else []
+        ),
+    }
+
+
+@requires(Cap.REFERRALS_WORK)
+@require_POST
+def referral_transition_view(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = selectors.get_referral_for(request.user, pk)
+    form = TransitionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Nothing changed: " + _errors_text(form.errors))
+    elif form.cleaned_data["from_status"] != referral.status:
+        messages.error(
+            request,
+            f"Nothing changed: this referral is now {referral.get_status_display().lower()} "
+            "(someone moved it after you opened the page). Check the timeline and try again.",
+        )
+    else:
+        to_status = form.cleaned_data["to_status"]
+        try:
+            services.referral_transition(
+                referral=referral, to_status=to_status, by=request.user,
+                note=form.cleaned_data["note"], outcome=form.cleaned_data["outcome"],
+            )
+        except ValidationError as e:
+            messages.error(request, "Nothing changed: " + " ".join(e.messages))
+        else:
+            audit_patients(request=request, patient_ids=[referral.patient_id],
+                           action=AuditAction.UPDATE, what=f"referral:{referral.pk}:status")
+            messages.success(request, f"Moved to {ReferralStatus(to_status).label}.")
+    return redirect("referrals:detail", pk=referral.pk)
+
+
+# Front desk asks the patient again and records the answer; coordinators hold Cap.INTAKE too.
+@requires(Cap.INTAKE)
+@require_POST
+def referral_resolve_source_view(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = selectors.get_referral_for(request.user, pk)
+    form = ResolveSourceForm(request.POST)
+    back = reverse("referrals:detail", args=[referral.pk])
+    query = request.POST.get("q", "").strip()
+    if not form.is_valid():
+        messages.error(request, _errors_text(form.errors))
+        # Back to the same search, so the choices are still on screen.
+        return redirect(f"{back}?{urlencode({'q': query})}#source" if query
+                        else f"{back}#source")
+    if referral.source_status != SourceStatus.UNRESOLVED:
+        # Two people answering the same ask-again at once: the first answer stands.
+        messages.error(request, f"Nothing changed: the source was already recorded as "
+                                f"{referral.source_partner}.")
+        return redirect(back)
+    partner, contact = form.cleaned_data["source"]
+    try:
+        services.referral_resolve_source(
+            referral=referral, partner=partner, contact=contact, by=request.user
+        )
+    except ValidationError as e:
+        messages.error(request, " ".join(e.messages))
+        return redirect(f"{back}#source")
+    audit_patients(request=request, patient_ids=[referral.patient_id],
+                   action=AuditAction.UPDATE, what=f"referral:{referral.pk}:source")
+    messages.success(request, f"Source recorded: {partner.merged_into or partner}.")
+    return redirect(back)
+
+
+@requires(Cap.REFERRALS_VIEW)
+@require_GET
+def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = selectors.get_patient_for(request.user, pk)
+    audit_patients(request=request, patient_ids=[patient.pk],
+                   action=AuditAction.VIEW, what=f"patient:{patient.pk}")
+    return render(request, "referrals/patient_detail.html", {
+        "nav": "referrals",
+        "patient": patient,
+        "referrals": selectors.patient_referrals(patient),
+        "show_clinical": has_cap(request.user, Cap.CLINICAL_VIEW),
+    })
+
+
+def _errors_text(errors: Any) -> str:
+    return " ".join(str(m) for msgs in errors.values() for m in msgs)
