@@ -11,6 +11,13 @@ from refnet.referrals.services import patient_create, referral_record
 PASSWORD = "correct-horse-battery-staple"
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Argon2 is slow on purpose; tests that log in many users use a fast hasher.
+    accounts/tests/test_login.py checks that production settings use Argon2."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def users(db) -> dict[str, User]:
     """One user per role, keyed by role: front_desk=fran, coordinator=cora, outreach=otto,

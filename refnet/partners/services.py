@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from simple_history.utils import bulk_update_with_history
 
 from refnet.accounts.models import User
 
@@ -89,6 +90,17 @@ class MergeError(ValueError):
     pass
 
 
+def _move(model, field: str, old: Partner, new: Partner, by: User | None, reason: str,
+          exclude: int | None = None) -> int:
+    """Repoint `field` from old to new on every row, each with a history entry saying who."""
+    rows = list(model.objects.filter(**{field: old}).exclude(pk=exclude))
+    for row in rows:
+        setattr(row, field, new)
+    bulk_update_with_history(rows, model, [field], default_user=by,
+                             default_change_reason=reason)
+    return len(rows)
+
+
 @transaction.atomic
 def partner_merge(*, survivor: Partner, duplicate: Partner, by: User | None) -> PartnerMerge:
     """Fold `duplicate` into `survivor`.
@@ -112,17 +124,18 @@ def partner_merge(*, survivor: Partner, duplicate: Partner, by: User | None) -> 
     if survivor.merged_into_id or duplicate.merged_into_id:
         raise MergeError("One of these partners was already merged; reload and try again.")
 
-    referrals_moved = Referral.objects.filter(source_partner=duplicate).update(
-        source_partner=survivor
-    )
-    contacts_moved = Contact.objects.filter(partner=duplicate).update(partner=survivor)
-    Partner.objects.filter(organization=duplicate).update(organization=survivor)
+    reason = f"merged {duplicate.name!r} (#{duplicate.pk}) into #{survivor.pk}"
+    referrals_moved = _move(Referral, "source_partner", duplicate, survivor, by, reason)
+    contacts_moved = _move(Contact, "partner", duplicate, survivor, by, reason)
+    _move(Partner, "organization", duplicate, survivor, by, reason, exclude=survivor.pk)
+    if survivor.organization_id == duplicate.pk:
+        survivor.organization = None  # it would belong to itself
     for alias in PartnerAlias.objects.filter(partner=duplicate):
         PartnerAlias.objects.get_or_create(partner=survivor, name=alias.name)
     PartnerAlias.objects.filter(partner=duplicate).delete()
     if duplicate.name.strip().lower() != survivor.name.strip().lower():
         PartnerAlias.objects.get_or_create(partner=survivor, name=duplicate.name)
-    if not survivor.npi and duplicate.npi:
+    if not survivor.npi and duplicate.npi and survivor.is_clinical:
         survivor.npi = duplicate.npi
     for tag in duplicate.tags.all():
         survivor.tags.add(tag)

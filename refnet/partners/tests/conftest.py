@@ -11,13 +11,6 @@ VALID_NPI = "1234567893"
 BAD_NPI = "1234567890"
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The shared `users` fixture hashes five passwords with Argon2 per test (seconds);
-    these tests are about partners, not passwords."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def local_dt():
     """local_dt(2025, 3, 14) -> that day at noon in the practice time zone (settings.TIME_ZONE)."""
