@@ -77,6 +77,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     ReferralStatus.CLOSED_WON: (),
     ReferralStatus.CLOSED_LOST: (),
 }
+CLOSED_STATUSES = (ReferralStatus.CLOSED_WON, ReferralStatus.CLOSED_LOST)
 OPEN_STATUSES = (ReferralStatus.RECEIVED, ReferralStatus.CONTACTED, ReferralStatus.SCHEDULED,
                  ReferralStatus.SEEN)
 

@@ -11,10 +11,12 @@ from django.utils import timezone
 
 from refnet.accounts.models import User
 from refnet.partners.models import Contact, Partner
+from refnet.partners.selectors import partner_survivor
 from refnet.partners.services import partner_create
 from refnet.practice.models import Location, ServiceLine
 
 from .models import (
+    CLOSED_STATUSES,
     TRANSITIONS,
     ArrivalChannel,
     Outcome,
@@ -76,10 +78,12 @@ def referral_record(
         patient = patient_create(by=by, **new_patient)
     if new_source is not None:
         source_partner = partner_create(by=by, **new_source)
-    if source_contact is not None and source_contact.partner_id != source_partner.pk:
+    if source_contact is not None and (
+        source_partner is None or source_contact.partner_id != source_partner.pk
+    ):
         raise ValidationError({"source": "That contact does not work at the chosen source."})
-    if source_partner is not None and source_partner.merged_into_id:
-        source_partner = source_partner.merged_into
+    if source_partner is not None:
+        source_partner = partner_survivor(source_partner)
 
     now = timezone.now()
     referral = Referral(
@@ -112,11 +116,23 @@ def referral_record(
 
 @transaction.atomic
 def referral_transition(
-    *, referral: Referral, to_status: str, by: User | None, note: str = "", outcome: str = ""
+    *, referral: Referral, to_status: str, by: User | None, note: str = "", outcome: str = "",
+    expected_status: str | None = None,
 ) -> Referral:
-    """Move a referral along its allowed path and write the event to its timeline."""
+    """Move a referral along its allowed path and write the event to its timeline.
+
+    `expected_status` is the status the user saw: if someone moved the referral since, the
+    move is refused rather than applied on top (a stale "contacted" must not undo a booking).
+    """
+    if to_status not in ReferralStatus.values:
+        raise TransitionError(f"Unknown status {to_status!r}.")
     # Re-read under a row lock: two coordinators clicking at once must not both "win".
     referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    if expected_status is not None and referral.status != expected_status:
+        raise TransitionError(
+            f"This referral is now {referral.get_status_display().lower()}: someone moved it "
+            "after you opened the page. Check the timeline and try again."
+        )
     if to_status not in TRANSITIONS[referral.status]:
         raise TransitionError(
             f"A referral that is {referral.get_status_display().lower()} cannot move to "
@@ -124,10 +140,17 @@ def referral_transition(
         )
     if outcome and outcome not in Outcome.values:
         raise ValidationError({"outcome": f"Unknown outcome {outcome!r}."})
+    if outcome and to_status not in CLOSED_STATUSES:
+        raise ValidationError({"outcome": "An outcome is recorded when a referral closes."})
     if to_status == ReferralStatus.CLOSED_WON:
-        outcome = outcome or Outcome.BECAME_PATIENT
-    if to_status == ReferralStatus.CLOSED_LOST and not outcome:
-        raise ValidationError({"outcome": "Say why the referral closed without a visit."})
+        if outcome not in ("", Outcome.BECAME_PATIENT):
+            raise ValidationError({"outcome": "A referral that became a patient closes as won."})
+        outcome = Outcome.BECAME_PATIENT
+    if to_status == ReferralStatus.CLOSED_LOST:
+        if not outcome:
+            raise ValidationError({"outcome": "Say why the referral closed without a visit."})
+        if outcome == Outcome.BECAME_PATIENT:
+            raise ValidationError({"outcome": "Use \"closed: became a patient\" for that."})
     now = timezone.now()
     ReferralEvent.objects.create(
         referral=referral, at=now, by=by, from_status=referral.status, to_status=to_status,
@@ -146,11 +169,15 @@ def referral_transition(
 def referral_resolve_source(
     *, referral: Referral, partner: Partner, contact: Contact | None = None, by: User | None
 ) -> Referral:
-    """Answer the ask-again to-do: record who the source was."""
+    """Answer the ask-again to-do: record who the source was. The first answer stands."""
     if contact is not None and contact.partner_id != partner.pk:
         raise ValidationError({"source": "That contact does not work at the chosen source."})
+    partner = partner_survivor(partner)
     referral = Referral.objects.select_for_update().get(pk=referral.pk)
-    referral.source_partner = partner.merged_into or partner
+    if referral.source_status != SourceStatus.UNRESOLVED:
+        raise ValidationError({"source": "Nothing changed: the source was already recorded as "
+                                         f"{referral.source_partner}."})
+    referral.source_partner = partner
     referral.source_contact = contact
     referral.source_status = SourceStatus.KNOWN
     referral._history_user = by

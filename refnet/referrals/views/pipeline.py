@@ -126,18 +126,13 @@ def referral_transition_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = TransitionForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Nothing changed: " + _errors_text(form.errors))
-    elif form.cleaned_data["from_status"] != referral.status:
-        messages.error(
-            request,
-            f"Nothing changed: this referral is now {referral.get_status_display().lower()} "
-            "(someone moved it after you opened the page). Check the timeline and try again.",
-        )
     else:
         to_status = form.cleaned_data["to_status"]
         try:
             services.referral_transition(
                 referral=referral, to_status=to_status, by=request.user,
                 note=form.cleaned_data["note"], outcome=form.cleaned_data["outcome"],
+                expected_status=form.cleaned_data["from_status"],
             )
         except ValidationError as e:
             messages.error(request, "Nothing changed: " + " ".join(e.messages))
@@ -161,11 +156,6 @@ def referral_resolve_source_view(request: HttpRequest, pk: int) -> HttpResponse:
         # Back to the same search, so the choices are still on screen.
         return redirect(f"{back}?{urlencode({'q': query})}#source" if query
                         else f"{back}#source")
-    if referral.source_status != SourceStatus.UNRESOLVED:
-        # Two people answering the same ask-again at once: the first answer stands.
-        messages.error(request, f"Nothing changed: the source was already recorded as "
-                                f"{referral.source_partner}.")
-        return redirect(back)
     partner, contact = form.cleaned_data["source"]
     try:
         services.referral_resolve_source(
@@ -176,7 +166,8 @@ def referral_resolve_source_view(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(f"{back}#source")
     audit_patients(request=request, patient_ids=[referral.patient_id],
                    action=AuditAction.UPDATE, what=f"referral:{referral.pk}:source")
-    messages.success(request, f"Source recorded: {partner.merged_into or partner}.")
+    referral.refresh_from_db(fields=["source_partner"])
+    messages.success(request, f"Source recorded: {referral.source_partner}.")
     return redirect(back)
 
 
