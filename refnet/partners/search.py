@@ -4,12 +4,13 @@ How a query runs (partners_search):
 1. Normalize the query: fold accents and case, drop punctuation, titles and credentials
    ("Dr.", "MD", "DPT"...), so "Dr. Jon Smith" and "smith john md" both become the words
    {jon, smith}. Nicknames add their formal names (bill -> william).
-2. Ask the database's full-text index for candidate entries: any word as a prefix, or any
-   word's phonetic keys (Soundex and Metaphone: Smyth and Smiht sound like Smith). SQLite
-   uses FTS5 with bm25; PostgreSQL a GIN tsvector index with ts_rank. Both return the
-   best CANDIDATES entries.
-3. Score each candidate with rapidfuzz against the normalized query: the best of token set
-   and token sort ratios and a word-by-word score (a typed word that starts a name word
+2. Ask the database's full-text index for candidate entries in which every typed word
+   matches, as a prefix or by its phonetic keys (Soundex and Metaphone: Smyth and Smiht
+   sound like Smith); if that finds few, widen to entries matching any word. SQLite uses
+   FTS5 with bm25; PostgreSQL a stored tsvector with a GIN index and ts_rank. Both return
+   the best CANDIDATES entries.
+3. Score each candidate with rapidfuzz against the normalized query: the better of the
+   token sort ratio and a word-by-word score (a typed word that starts a name word
    counts 90, so partial typing works; "smiht" still scores 80 against "smith").
 4. Rank partners by match quality (in bands of 10 points), then by how many referrals
    they sent recently, then by score.
@@ -107,28 +108,36 @@ class Match:
         return int(self.score // 10)
 
 
-def _query_terms(query: str) -> tuple[list[str], list[str]]:
+def _query_groups(query: str) -> list[tuple[list[str], list[str]]]:
+    """One (words, sounds) group per typed word: the word and its formal names as
+    prefixes, and their phonetic keys. A one-letter word (a middle initial, the "c" of
+    "PA-C") is left out when longer words are there: as a prefix it matches half the
+    directory and decides nothing."""
     words = name_words(query)
-    expanded = list(words)
-    for w in words:
-        for formal in NICKNAMES.get(w, ()):
-            if formal not in expanded:
-                expanded.append(formal)
-    # Phonetic keys of very short fragments match half the directory: wait for 3 letters.
-    return expanded, sound_keys(w for w in expanded if len(w) >= 3)
+    if any(len(w) > 1 for w in words):
+        words = [w for w in words if len(w) > 1]
+    groups = []
+    for w in dict.fromkeys(words):
+        variants = [w, *NICKNAMES.get(w, ())]
+        # Phonetic keys of very short fragments match too much: wait for 3 letters.
+        groups.append((variants, sound_keys(v for v in variants if len(v) >= 3)))
+    return groups
 
 
-def _fts5_query(words: list[str], sounds: list[str]) -> str:
-    word_terms = " OR ".join(f'"{w}"*' for w in words)
-    parts = [f"words : ({word_terms})"]
-    if sounds:
-        parts.append("sounds : (" + " OR ".join(f'"{s}"' for s in sounds) + ")")
-    return " OR ".join(parts)
+def _fts5_query(groups: list[tuple[list[str], list[str]]], *, every_word: bool) -> str:
+    parts = []
+    for words, sounds in groups:
+        terms = [f'words : "{w}"*' for w in words] + [f'sounds : "{s}"' for s in sounds]
+        parts.append("(" + " OR ".join(terms) + ")")
+    return (" AND " if every_word else " OR ").join(parts)
 
 
-def _tsquery(words: list[str], sounds: list[str]) -> str:
-    terms = [f"{w}:*A" for w in words] + [f"{s.lower()}:B" for s in sounds]
-    return " | ".join(terms)
+def _tsquery(groups: list[tuple[list[str], list[str]]], *, every_word: bool) -> str:
+    parts = []
+    for words, sounds in groups:
+        terms = [f"{w}:*A" for w in words] + [f"{s.lower()}:B" for s in sounds]
+        parts.append("(" + " | ".join(terms) + ")")
+    return (" & " if every_word else " | ").join(parts)
 
 
 SQLITE_CANDIDATES_SQL = """
@@ -139,32 +148,42 @@ SQLITE_CANDIDATES_SQL = """
     LIMIT %s
 """
 
-# The expression must match the index in partners/migrations/0002 to use it.
-PG_DOCUMENT = (
-    "(setweight(to_tsvector('simple'::regconfig, e.words), 'A') || "
-    "setweight(to_tsvector('simple'::regconfig, e.sounds), 'B'))"
-)
-PG_CANDIDATES_SQL = f"""
+# `document` is a stored tsvector column with a GIN index (partners/migrations/0004).
+PG_CANDIDATES_SQL = """
     SELECT e.id, e.partner_id, e.contact_id, e.label, e.source, e.words
-    FROM partners_searchentry e
-    WHERE {PG_DOCUMENT} @@ to_tsquery('simple'::regconfig, %s)
-    ORDER BY ts_rank({PG_DOCUMENT}, to_tsquery('simple'::regconfig, %s)) DESC
+    FROM partners_searchentry e, to_tsquery('simple'::regconfig, %s) q
+    WHERE e.document @@ q
+    ORDER BY ts_rank(e.document, q) DESC
     LIMIT %s
 """
 
+# Fewer candidates than this from the every-word query and we widen to any word.
+WIDEN_BELOW = 10
 
-def candidate_rows(query: str, limit: int = CANDIDATES) -> list[tuple]:
-    """Step 2 alone: the bare full-text query (also the benchmark's floor)."""
-    words, sounds = _query_terms(query)
-    if not words:
-        return []
+
+def _candidates(groups, *, every_word: bool, limit: int) -> list[tuple]:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            tsq = _tsquery(words, sounds)
-            cursor.execute(PG_CANDIDATES_SQL, [tsq, tsq, limit])
+            cursor.execute(PG_CANDIDATES_SQL, [_tsquery(groups, every_word=every_word), limit])
         else:
-            cursor.execute(SQLITE_CANDIDATES_SQL, [_fts5_query(words, sounds), limit])
+            cursor.execute(SQLITE_CANDIDATES_SQL,
+                           [_fts5_query(groups, every_word=every_word), limit])
         return cursor.fetchall()
+
+
+def candidate_rows(query: str, limit: int = CANDIDATES) -> list[tuple]:
+    """Step 2 alone (also the benchmark's floor): entries matching every typed word (by
+    prefix, formal name or sound); if that finds fewer than WIDEN_BELOW, entries matching
+    any of them, so that one badly garbled word does not hide the right partner."""
+    groups = _query_groups(query)
+    if not groups:
+        return []
+    rows = _candidates(groups, every_word=True, limit=limit)
+    if len(rows) < WIDEN_BELOW and len(groups) > 1:
+        seen = {row[0] for row in rows}
+        rows += [r for r in _candidates(groups, every_word=False, limit=limit)
+                 if r[0] not in seen][: limit - len(rows)]
+    return rows
 
 
 def _word_score(query_words: list[str], entry: list[str]) -> float:
@@ -181,11 +200,9 @@ def _score(query_words: list[str], query_text: str, entry_words: str) -> float:
     entry = entry_words.split()
     if not entry:
         return 0.0
-    return max(
-        fuzz.token_set_ratio(query_text, entry_words),
-        fuzz.token_sort_ratio(query_text, entry_words),
-        _word_score(query_words, entry),
-    )
+    # Not token_set_ratio: it scores 100 whenever the entry's words are a subset of the
+    # query, so an alias "Dr. Parker" would tie with "Parker Realty" for "Parker Realty".
+    return max(fuzz.token_sort_ratio(query_text, entry_words), _word_score(query_words, entry))
 
 
 def partners_search(query: str, *, limit: int = 10) -> list[Match]:

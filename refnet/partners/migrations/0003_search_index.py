@@ -1,8 +1,8 @@
 """The full-text index behind "Who can we thank?" (see partners/search.py).
 
 SQLite: an FTS5 table over partners_searchentry (external content) kept in step by
-triggers. PostgreSQL: a GIN index on the weighted tsvector expression that
-partners.search.PG_DOCUMENT queries, so the planner uses it.
+triggers. PostgreSQL: a GIN index on the weighted tsvector expression (0004 replaced it
+with a stored column, which is much faster to rank).
 """
 
 from django.db import migrations

@@ -93,3 +93,26 @@ def test_hostile_query_text_is_just_text(make_partner):
     for query in ['"smith" OR *', "smith'; DROP TABLE partners_partner; --", "NEAR(a b)", ":*|&!"]:
         partners_search(query)  # must not raise a syntax error from FTS5 or to_tsquery
     assert labels("john smith") == ["John Smith, MD"]
+
+
+def test_a_shorter_alias_does_not_tie_with_the_full_name(make_partner):
+    realty = make_partner("Parker Realty", kind="local_business", category="realtor")
+    doctor = make_partner("Dr. Parker", kind="clinician")
+    ranked = partners_search("Parker Realty")
+    assert ranked[0].partner_id == realty.pk
+    assert all(m.score < ranked[0].score for m in ranked if m.partner_id == doctor.pk)
+
+
+def test_middle_initials_and_credential_letters_do_not_decide(make_partner):
+    morris = make_partner("Joseph Morris, PA-C")
+    for n in range(5):
+        make_partner(f"Celia Moore {n}", kind="patient_referrer")
+    assert labels("joseph q morris")[0] == "Joseph Morris, PA-C"
+    assert labels("Joseph Morris PA-C")[0] == "Joseph Morris, PA-C"
+    assert morris.pk == partners_search("j morris")[0].partner_id
+
+
+def test_one_garbled_word_widens_the_search_instead_of_finding_nothing(make_partner):
+    make_partner("Katherine Oyelaran-Whitfield, MD")
+    # "Qatherine" neither starts nor sounds like Katherine; the surname still finds her.
+    assert labels("Qatherine Oyelaran-Whitfield") == ["Katherine Oyelaran-Whitfield, MD"]
