@@ -35,6 +35,8 @@ INSTALLED_APPS = [
     "refnet.practice",
     "refnet.partners",
     "refnet.referrals",
+    "refnet.outbox",
+    "refnet.followups",
 ]
 
 MIDDLEWARE = [
@@ -144,9 +146,49 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
+# Outgoing mail goes through the outbox and `refnet worker`. The default writes each
+# message to a file under data/mail so nothing leaves a development machine by accident.
 EMAIL_BACKEND = env.str(
-    "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+    "EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend"
 )
+EMAIL_FILE_PATH = env.str("EMAIL_FILE_PATH", default=str(DATA_DIR / "mail"))
+EMAIL_HOST = env.str("EMAIL_HOST", default="127.0.0.1")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="refnet@practice.example")
+
+# Who the practice is, for letterheads, signatures and the postal address CAN-SPAM asks
+# for in every non-clinical email.
+REFNET_PRACTICE_NAME = env.str("REFNET_PRACTICE_NAME", default="Front Range Physical Therapy")
+REFNET_PRACTICE_ADDRESS = env.str(
+    "REFNET_PRACTICE_ADDRESS", default="1200 Larimer St, Denver, CO 80204"
+)
+REFNET_PRACTICE_PHONE = env.str("REFNET_PRACTICE_PHONE", default="(303) 555-0100")
+# Absolute links in messages (unsubscribe) start with this.
+REFNET_BASE_URL = env.str("REFNET_BASE_URL", default="http://127.0.0.1:8000")
+
+# SMS and fax leave through a provider adapter; the file backends write them under data/.
+REFNET_SMS_BACKEND = env.str("REFNET_SMS_BACKEND",
+                             default="refnet.outbox.channels.sms.FileSmsBackend")
+REFNET_FAX_BACKEND = env.str("REFNET_FAX_BACKEND",
+                             default="refnet.outbox.channels.fax.FileFaxBackend")
+REFNET_SMS_WEBHOOK_SECRET = env.str("REFNET_SMS_WEBHOOK_SECRET", default="")
+# TCPA quiet hours: texts go out between these local hours only.
+REFNET_SMS_SEND_FROM_HOUR = env.int("REFNET_SMS_SEND_FROM_HOUR", default=8)
+REFNET_SMS_SEND_UNTIL_HOUR = env.int("REFNET_SMS_SEND_UNTIL_HOUR", default=21)
+
+# The worker: how long a claim lasts, how often it retries, when it gives up.
+REFNET_OUTBOX_LEASE_SECONDS = env.int("REFNET_OUTBOX_LEASE_SECONDS", default=120)
+REFNET_OUTBOX_MAX_ATTEMPTS = env.int("REFNET_OUTBOX_MAX_ATTEMPTS", default=6)
+REFNET_OUTBOX_BACKOFF_SECONDS = env.int("REFNET_OUTBOX_BACKOFF_SECONDS", default=60)
+REFNET_OUTBOX_BACKOFF_MAX_SECONDS = env.int("REFNET_OUTBOX_BACKOFF_MAX_SECONDS", default=6 * 3600)
+REFNET_OUTBOX_BATCH = env.int("REFNET_OUTBOX_BATCH", default=50)
+REFNET_WORKER_TICK_SECONDS = env.float("REFNET_WORKER_TICK_SECONDS", default=5.0)
+# Rules look back this far for referral events when they first run or run in full.
+REFNET_RULES_LOOKBACK_DAYS = env.int("REFNET_RULES_LOOKBACK_DAYS", default=30)
 
 LOGGING = {
     "version": 1,

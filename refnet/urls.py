@@ -8,5 +8,8 @@ urlpatterns = [
     path("accounts/", include("refnet.accounts.urls")),
     path("partners/", include("refnet.partners.urls")),
     path("referrals/", include("refnet.referrals.urls")),
+    path("inbox/", include("refnet.followups.urls")),
+    path("messages/", include("refnet.outbox.urls")),
+    path("u/", include("refnet.outbox.public_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -21,6 +21,13 @@ class Cap(StrEnum):
     PARTNERS_VIEW = "partners.view"
     PARTNERS_EDIT = "partners.edit"
     PARTNERS_MERGE = "partners.merge"
+    FOLLOWUPS = "followups"  # work one's own inbox of follow-ups
+    FOLLOWUPS_ALL = "followups.all"  # see and reassign everyone's follow-ups
+    RULES_EDIT = "rules.edit"  # follow-up rules and per-partner overrides
+    TEMPLATES_EDIT = "templates.edit"
+    MESSAGES_SEND = "messages.send"  # compose and queue a message to a partner
+    OUTBOX_VIEW = "outbox.view"
+    OUTBOX_MANAGE = "outbox.manage"  # resend, cancel, print the letters batch
     ADMIN = "admin"
 
 
@@ -34,6 +41,13 @@ CAPABILITIES: dict[Cap, set[Role]] = {
     Cap.PARTNERS_VIEW: _ALL,
     Cap.PARTNERS_EDIT: {Role.COORDINATOR, Role.OUTREACH, Role.MANAGER, Role.ADMIN},
     Cap.PARTNERS_MERGE: {Role.OUTREACH, Role.MANAGER, Role.ADMIN},
+    Cap.FOLLOWUPS: _ALL,
+    Cap.FOLLOWUPS_ALL: {Role.MANAGER, Role.ADMIN},
+    Cap.RULES_EDIT: {Role.MANAGER, Role.ADMIN},
+    Cap.TEMPLATES_EDIT: {Role.MANAGER, Role.ADMIN},
+    Cap.MESSAGES_SEND: _ALL,
+    Cap.OUTBOX_VIEW: {Role.COORDINATOR, Role.OUTREACH, Role.MANAGER, Role.ADMIN},
+    Cap.OUTBOX_MANAGE: {Role.COORDINATOR, Role.MANAGER, Role.ADMIN},
     Cap.ADMIN: {Role.ADMIN},
 }
 

@@ -212,3 +212,30 @@ class ReferralIdentifier(models.Model):
 
     def __str__(self) -> str:
         return f"{self.system}|{self.value}"
+
+
+class VisitKind(models.TextChoices):
+    EVALUATION = "evaluation", "Evaluation"
+    TREATMENT = "treatment", "Treatment visit"
+    DISCHARGE = "discharge", "Discharge"
+
+
+class Visit(models.Model):
+    """A visit of the referred patient: what progress reports to the referring clinician
+    count (after the evaluation, every N visits, at discharge)."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.CASCADE, related_name="visits")
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=12, choices=VisitKind.choices,
+                            default=VisitKind.TREATMENT)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.at:%Y-%m-%d}"
