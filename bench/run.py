@@ -4,8 +4,9 @@
     python bench/run.py --small          # 2,000 / 40,000: a quick check
     python bench/run.py --db sqlite      # one database only
 
-For each database this runs bench/intake.py in a child process (settings are read once
-per process), which seeds the data if needed and measures. Then it merges the figures
+For each database this runs each suite (bench/intake.py, bench/rules.py, bench/outbox.py)
+in a child process (settings are read once per process); each seeds the data if needed
+and measures. `--only rules,outbox` runs some of them. Then it merges the figures
 into bench/results.json (one object per measurement and database, as BENCHMARKS.md
 describes; other benchmarks' entries are kept) and rewrites the table in
 docs/benchmarks.md. Every child has a time limit, so the run always ends by itself.
@@ -69,25 +70,37 @@ def postgres_reachable(url: str) -> bool:
         return False
 
 
-def run_one(db: str, url: str, args: argparse.Namespace) -> dict | None:
+# Each suite is a script run in its own child process (settings are read once per process).
+# Every script takes --partners --referrals --seed --out and seeds or reuses the same data.
+SUITES = ("intake", "rules", "outbox")
+
+
+def suite_command(suite: str, args: argparse.Namespace, out_path: Path) -> list[str]:
+    command = [sys.executable, str(BENCH / f"{suite}.py"), "--partners", str(args.partners),
+               "--referrals", str(args.referrals), "--seed", str(args.seed),
+               "--out", str(out_path)]
+    if suite == "intake":
+        command += ["--queries", str(args.queries), "--rounds", str(args.rounds),
+                    "--saves", str(args.saves)]
+    return command
+
+
+def run_one(db: str, url: str, args: argparse.Namespace, suite: str) -> dict | None:
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as out:
         out_path = Path(out.name)
     env = {**os.environ, "DATABASE_URL": url, "DEBUG": "false", "LOG_LEVEL": "ERROR",
            "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, str(BENCH / "intake.py"), "--partners", str(args.partners),
-               "--referrals", str(args.referrals), "--queries", str(args.queries),
-               "--rounds", str(args.rounds), "--saves", str(args.saves),
-               "--seed", str(args.seed), "--out", str(out_path)]
     started = time.perf_counter()
     try:
-        completed = subprocess.run(command, env=env, cwd=ROOT, timeout=args.timeout)
+        completed = subprocess.run(suite_command(suite, args, out_path), env=env, cwd=ROOT,
+                                   timeout=args.timeout)
     except subprocess.TimeoutExpired:
-        log(f"{db}: stopped after the {args.timeout} s limit")
+        log(f"{db} {suite}: stopped after the {args.timeout} s limit")
         return None
     if completed.returncode != 0:
-        log(f"{db}: bench/intake.py failed with exit code {completed.returncode}")
+        log(f"{db}: bench/{suite}.py failed with exit code {completed.returncode}")
         return None
-    log(f"{db}: done in {time.perf_counter() - started:.0f} s")
+    log(f"{db} {suite}: done in {time.perf_counter() - started:.0f} s")
     try:
         return json.loads(out_path.read_text())
     finally:
@@ -135,6 +148,18 @@ def _goal(goal: dict) -> str:
     if "min" in goal:
         parts.append(f"≥ {goal['min']}/s")
     return ", ".join(parts)
+
+
+def _describe(detail: dict) -> str:
+    """A one-line summary of a suite's scalar details (nested ones are left to details.json)."""
+    parts = []
+    for key, value in detail.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            parts.append(f"{key.replace('_', ' ')} {value:,}" if isinstance(value, int)
+                         else f"{key.replace('_', ' ')} {value:g}")
+        elif isinstance(value, str) and len(value) < 80:
+            parts.append(f"{key.replace('_', ' ')}: {value}")
+    return "; ".join(parts) or "see bench/details.json"
 
 
 def write_doc(results: list[dict], details: dict) -> None:
@@ -195,6 +220,9 @@ def write_doc(results: list[dict], details: dict) -> None:
         if save:
             lines.append(f"- intake.save: {save['saves']} saves, floor p50 "
                          f"{save['floor_p50']:.2f} ms.")
+        for suite in SUITES:
+            if suite != "intake" and isinstance(detail.get(suite), dict):
+                lines.append(f"- {suite}: " + _describe(detail[suite]) + ".")
         lines.append("")
     notes = ""
     if DOC.exists() and NOTES_MARK in DOC.read_text():
@@ -210,6 +238,8 @@ def main() -> int:
     parser.add_argument("--partners", type=int)
     parser.add_argument("--referrals", type=int)
     parser.add_argument("--db", choices=["sqlite", "postgresql", "all"], default="all")
+    parser.add_argument("--only", default=",".join(SUITES),
+                        help=f"comma-separated suites to run (default: {','.join(SUITES)})")
     parser.add_argument("--queries", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--saves", type=int, default=300)
@@ -231,14 +261,22 @@ def main() -> int:
         if db == "postgresql" and not postgres_reachable(url):
             continue
         log(f"{db}: {args.partners:,} partners / {args.referrals:,} referrals")
-        output = run_one(db, url, args)
-        if output is None:
-            continue
-        new += output["results"]
-        details[f"{db}@{args.partners}x{args.referrals}"] = output["details"]
-        for r in output["results"]:
-            log(f"{db}: {r['name']}: p50 {r['p50']} ms, p95 {r['p95']} ms, floor p95 "
-                f"{r['floor_p95']} ms, ratio {r['ratio']}, met {r['met']}")
+        where = f"{db}@{args.partners}x{args.referrals}"
+        for suite in [s.strip() for s in args.only.split(",") if s.strip()]:
+            output = run_one(db, url, args, suite)
+            if output is None:
+                continue
+            new += output["results"]
+            if suite == "intake":
+                details[where] = {**details.get(where, {}), **output["details"]}
+            else:
+                details.setdefault(where, {})[suite] = output["details"]
+            for r in output["results"]:
+                if r.get("unit") == "per_s":
+                    log(f"{db}: {r['name']}: {r['value']}/s, met {r['met']}")
+                else:
+                    log(f"{db}: {r['name']}: p50 {r['p50']} ms, p95 {r['p95']} ms, floor p95 "
+                        f"{r.get('floor_p95')} ms, ratio {r.get('ratio')}, met {r['met']}")
     if not new:
         log("nothing measured")
         return 1
