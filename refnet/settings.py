@@ -4,6 +4,8 @@ Clone, `make run`, and you get SQLite under ./data, console email and DEBUG on.
 Production sets SECRET_KEY, DATABASE_URL (PostgreSQL), ALLOWED_HOSTS and DEBUG=false.
 """
 
+import os
+import tempfile
 from pathlib import Path
 
 import environ
@@ -91,6 +93,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             ),
             "transaction_mode": "IMMEDIATE",
         }
+    )
+    # Tests use a file, not Django's in-memory default, so that the worker processes the
+    # outbox tests start can open the same database; one file per test process.
+    DATABASES["default"].setdefault("TEST", {}).setdefault(
+        "NAME", str(Path(tempfile.gettempdir()) / f"refnet-test-{os.getpid()}.sqlite3")
     )
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
