@@ -1,0 +1,331 @@
+"""Planning follow-ups in batches, and the referral rules (thank, outcome, progress, ask
+again) shared by the service hooks and the incremental pass.
+
+A Batch collects planned follow-ups by key (a later plan for the same key replaces an
+earlier one), then commit():
+1. drops the keys that already exist (one indexed query per 2,000 keys);
+2. for rules in auto mode, queues the message through outbox.compose.message_send with
+   dedupe_key "auto:<key>" and records the follow-up as done; if the message cannot be
+   made (no template, no address, opted out) the follow-up stays a reminder whose summary
+   says why;
+3. inserts the rest with bulk_create(ignore_conflicts=True): a key (or the one-open
+   check-in per partner) that another worker inserted meanwhile is silently kept as is.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from refnet.outbox.models import Purpose
+from refnet.referrals.models import Referral, SourceStatus, Visit, VisitKind
+
+from ..models import DoneHow, FollowUp, FollowUpStatus, RuleKind, RuleMode
+from .resolve import EffectiveRule, PartnerFacts, RuleBook
+from .timing import Assigner, due_after, short_date
+
+CHUNK = 2000
+
+PURPOSE = {
+    RuleKind.THANK_REFERRER: Purpose.THANK_YOU,
+    RuleKind.OUTCOME_UPDATE: Purpose.OUTCOME_UPDATE,
+    RuleKind.PROGRESS_REPORT: Purpose.PROGRESS_REPORT,
+    RuleKind.CHECK_IN: Purpose.CHECK_IN,
+    RuleKind.REENGAGE: Purpose.REENGAGE,
+}
+
+# ReferralEvent.note that referral_resolve_source writes: how the incremental pass tells
+# a resolved source from other notes on the timeline.
+SOURCE_RECORDED = "Source recorded:"
+
+
+@dataclass
+class Plan:
+    followup: FollowUp
+    mode: str
+    contact_id: int | None = None
+
+
+class Batch:
+    def __init__(self, *, now: datetime, by: Any = None, book: RuleBook | None = None,
+                 assigner: Assigner | None = None) -> None:
+        self.now = now
+        self.by = by
+        self.book = book or RuleBook()
+        self.assigner = assigner or Assigner()
+        self.plans: dict[str, Plan] = {}
+        self.closes: dict[str, str] = {}  # ask-again keys to close as done, with the note
+
+    def add(self, *, key: str, rule: EffectiveRule, partner: PartnerFacts | None,
+            referral_id: int | None, location_id: int | None, assignee_id: int | None,
+            due_at: datetime, summary: str, contact_id: int | None = None) -> None:
+        followup = FollowUp(
+            key=key, kind=rule.kind, partner_id=partner.id if partner else None,
+            referral_id=referral_id, location_id=location_id, assignee_id=assignee_id,
+            due_at=due_at, original_due_at=due_at, summary=summary[:300],
+        )
+        self.plans[key] = Plan(followup, rule.mode, contact_id)
+
+    def commit(self) -> Counter:
+        counts: Counter = Counter()
+        keys = list(self.plans)
+        existing: set[str] = set()
+        for start in range(0, len(keys), CHUNK):
+            existing.update(FollowUp.objects.filter(key__in=keys[start:start + CHUNK])
+                            .values_list("key", flat=True))
+        fresh = [plan for key, plan in self.plans.items() if key not in existing]
+        for plan in fresh:
+            if plan.mode == RuleMode.AUTO and plan.followup.kind in PURPOSE:
+                self._send(plan, counts)
+        FollowUp.objects.bulk_create([p.followup for p in fresh], ignore_conflicts=True,
+                                     batch_size=500)
+        for plan in fresh:
+            counts[plan.followup.kind] += 1
+        counts["created"] += len(fresh)
+        if self.closes:
+            counts["closed"] += self._close_ask_source()
+        self.plans.clear()
+        return counts
+
+    def _send(self, plan: Plan, counts: Counter) -> None:
+        from refnet.partners.models import Contact, Partner
+
+        followup = plan.followup
+        try:
+            from refnet.outbox.compose import message_send
+        except ImportError:
+            reason = "automatic sending is not set up"
+        else:
+            partner = Partner.objects.get(pk=followup.partner_id)
+            referral = (Referral.objects.select_related("patient").get(pk=followup.referral_id)
+                        if followup.referral_id else None)
+            contact = (Contact.objects.filter(pk=plan.contact_id).first()
+                       if plan.contact_id else None)
+            try:
+                with transaction.atomic():  # a refusal must not spoil the caller's work
+                    message = message_send(
+                        purpose=PURPOSE[followup.kind], partner=partner, contact=contact,
+                        referral=referral, by=self.by, dedupe_key=f"auto:{followup.key}",
+                    )
+            except ValidationError as error:
+                reason = "; ".join(error.messages)
+            else:
+                followup.status = FollowUpStatus.DONE
+                followup.done_how = DoneHow.AUTO_SENT
+                followup.message = message
+                followup.completed_at = self.now
+                followup.completed_by = self.by
+                counts["auto_sent"] += 1
+                return
+        followup.summary = f"{followup.summary} (not sent automatically: {reason})"[:300]
+        counts["auto_failed"] += 1
+
+    def _close_ask_source(self) -> int:
+        closed = 0
+        for followup in FollowUp.objects.filter(key__in=list(self.closes),
+                                                status=FollowUpStatus.OPEN):
+            followup.status = FollowUpStatus.DONE
+            followup.done_how = DoneHow.OTHER
+            followup.note = self.closes[followup.key]
+            followup.completed_at = self.now
+            followup.completed_by = self.by
+            followup._history_user = self.by
+            followup.save()
+            closed += 1
+        self.closes.clear()
+        return closed
+
+
+# --- Referral rules ------------------------------------------------------------------
+
+RECORDED, SEEN, RESOLVED, VISIT = "recorded", "seen", "resolved", "visit"
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """Something that happened to a referral that the rules answer."""
+
+    what: str
+    referral_id: int
+    at: datetime
+    visit_id: int | None = None
+    visit_kind: str = ""
+    note: str = ""
+
+
+REFERRAL_FIELDS = ("id", "source_partner_id", "source_contact_id", "source_status",
+                   "location_id", "received_at", "status")
+
+
+def plan_referral_triggers(batch: Batch, triggers: list[Trigger]) -> None:
+    """Plan the follow-ups these triggers call for (in order: a later one for the same key
+    wins, so a source resolved after recording is thanked from the day it was resolved)."""
+    if not triggers:
+        return
+    ids = sorted({t.referral_id for t in triggers})
+    referrals: dict[int, dict] = {}
+    for start in range(0, len(ids), CHUNK):
+        for row in Referral.objects.filter(pk__in=ids[start:start + CHUNK]).values(
+                *REFERRAL_FIELDS):
+            referrals[row["id"]] = row
+    partners = PartnerFacts.load(r["source_partner_id"] for r in referrals.values()
+                                 if r["source_partner_id"])
+    batch.book.load_overrides(partners)
+    ordinals = _visit_ordinals([t.referral_id for t in triggers if t.what == VISIT])
+    for trigger in triggers:
+        referral = referrals.get(trigger.referral_id)
+        if referral is None:
+            continue
+        partner = partners.get(referral["source_partner_id"])
+        known = referral["source_status"] == SourceStatus.KNOWN and partner is not None
+        if trigger.what == RECORDED:
+            if referral["source_status"] == SourceStatus.UNRESOLVED:
+                _ask_source(batch, referral, trigger.at)
+            elif known:
+                _thank(batch, referral, partner, referral["received_at"])
+        elif trigger.what == RESOLVED:
+            batch.closes[f"ask_source:r{referral['id']}"] = trigger.note or "Source recorded."
+            if known:
+                _thank(batch, referral, partner, trigger.at)
+        elif trigger.what == SEEN and known:
+            _outcome(batch, referral, partner, trigger.at)
+        elif trigger.what == VISIT and known:
+            _progress_visit(batch, referral, partner, trigger, ordinals.get(trigger.visit_id))
+
+
+def _visit_ordinals(referral_ids: list[int]) -> dict[int, int]:
+    """visit id -> its number among its referral's visits, in the order they were recorded."""
+    ordinals: dict[int, int] = {}
+    ids = sorted(set(referral_ids))
+    for start in range(0, len(ids), CHUNK):
+        seen: Counter = Counter()
+        for referral_id, visit_id in (Visit.objects.filter(referral_id__in=ids[start:start +
+                                                                               CHUNK])
+                                      .order_by("id").values_list("referral_id", "id")):
+            seen[referral_id] += 1
+            ordinals[visit_id] = seen[referral_id]
+    return ordinals
+
+
+def _referral_assignee(batch: Batch, referral: dict, partner: PartnerFacts) -> int | None:
+    return batch.assigner.for_referral(owner_id=partner.owner_id,
+                                       location_id=referral["location_id"])
+
+
+def _thank(batch: Batch, referral: dict, partner: PartnerFacts, at: datetime) -> None:
+    rule = batch.book.for_partner(RuleKind.THANK_REFERRER, partner)
+    if rule is None:
+        return
+    batch.add(
+        key=f"thank:r{referral['id']}", rule=rule, partner=partner,
+        referral_id=referral["id"], location_id=referral["location_id"],
+        assignee_id=_referral_assignee(batch, referral, partner),
+        due_at=due_after(at, rule.due_days), contact_id=referral["source_contact_id"],
+        summary=f"Thank {partner.name} for a referral received "
+                f"{short_date(referral['received_at'])}",
+    )
+
+
+def _ask_source(batch: Batch, referral: dict, at: datetime) -> None:
+    rule = batch.book.for_partner(RuleKind.ASK_SOURCE, None)
+    if rule is None:
+        return
+    batch.add(
+        key=f"ask_source:r{referral['id']}", rule=rule, partner=None,
+        referral_id=referral["id"], location_id=referral["location_id"],
+        assignee_id=batch.assigner.for_location(referral["location_id"]),
+        due_at=due_after(at, rule.due_days),
+        summary=f"Ask again who referred referral #{referral['id']} "
+                f"(received {short_date(referral['received_at'])}): the source is unknown",
+    )
+
+
+def _outcome(batch: Batch, referral: dict, partner: PartnerFacts, at: datetime) -> None:
+    received = short_date(referral["received_at"])
+    rule = batch.book.for_partner(RuleKind.OUTCOME_UPDATE, partner)
+    if rule is not None:
+        batch.add(
+            key=f"outcome:r{referral['id']}", rule=rule, partner=partner,
+            referral_id=referral["id"], location_id=referral["location_id"],
+            assignee_id=_referral_assignee(batch, referral, partner),
+            due_at=due_after(at, rule.due_days), contact_id=referral["source_contact_id"],
+            summary=f"Send {partner.name} the outcome of a referral received {received} "
+                    f"(seen {short_date(at)})",
+        )
+    progress = batch.book.for_partner(RuleKind.PROGRESS_REPORT, partner)
+    if progress is not None and progress.progress_after_evaluation:
+        batch.add(
+            key=f"progress:r{referral['id']}:eval", rule=progress, partner=partner,
+            referral_id=referral["id"], location_id=referral["location_id"],
+            assignee_id=_referral_assignee(batch, referral, partner),
+            due_at=due_after(at, progress.due_days), contact_id=referral["source_contact_id"],
+            summary=f"Send {partner.name} a progress report after the evaluation "
+                    f"(referral received {received})",
+        )
+
+
+def _progress_visit(batch: Batch, referral: dict, partner: PartnerFacts, trigger: Trigger,
+                    ordinal: int | None) -> None:
+    rule = batch.book.for_partner(RuleKind.PROGRESS_REPORT, partner)
+    if rule is None:
+        return
+    received = short_date(referral["received_at"])
+    if trigger.visit_kind == VisitKind.DISCHARGE and rule.progress_at_discharge:
+        key, what = f"progress:r{referral['id']}:discharge", "at discharge"
+    elif rule.progress_every_visits and ordinal and ordinal % rule.progress_every_visits == 0:
+        key, what = f"progress:r{referral['id']}:v{ordinal}", f"after {ordinal} visits"
+    else:
+        return
+    batch.add(
+        key=key, rule=rule, partner=partner, referral_id=referral["id"],
+        location_id=referral["location_id"],
+        assignee_id=_referral_assignee(batch, referral, partner),
+        due_at=due_after(trigger.at, rule.due_days), contact_id=referral["source_contact_id"],
+        summary=f"Send {partner.name} a progress report {what} (referral received {received})",
+    )
+
+
+# --- The hooks the referral services call, inside their transaction --------------------
+
+def _run(triggers: list[Trigger], *, by: Any, now: datetime | None) -> dict[str, int]:
+    batch = Batch(now=now or timezone.now(), by=by)
+    plan_referral_triggers(batch, triggers)
+    return dict(batch.commit())
+
+
+def on_referral_recorded(referral: Referral, *, by: Any = None,
+                         now: datetime | None = None) -> dict[str, int]:
+    """Thank the referrer, or (source unknown) ask again."""
+    at = now or timezone.now()
+    return _run([Trigger(RECORDED, referral.pk, at)], by=by, now=at)
+
+
+def on_referral_transition(referral: Referral, *, to_status: str, by: Any = None,
+                           now: datetime | None = None) -> dict[str, int]:
+    """Seen: the outcome update (and the after-evaluation progress report) for a clinician."""
+    if to_status != "seen":
+        return {}
+    at = now or timezone.now()
+    return _run([Trigger(SEEN, referral.pk, at)], by=by, now=at)
+
+
+def on_visit_recorded(visit: Visit, *, by: Any = None,
+                      now: datetime | None = None) -> dict[str, int]:
+    """Progress reports every N visits and at discharge."""
+    return _run([Trigger(VISIT, visit.referral_id, visit.at, visit_id=visit.pk,
+                         visit_kind=visit.kind)], by=by, now=now)
+
+
+def on_source_resolved(referral: Referral, *, by: Any = None,
+                       now: datetime | None = None) -> dict[str, int]:
+    """Close the ask-again follow-up, then thank the now-known referrer."""
+    at = now or timezone.now()
+    name = referral.source_partner.name if referral.source_partner_id else "?"
+    return _run([Trigger(RESOLVED, referral.pk, at, note=f"{SOURCE_RECORDED} {name}")],
+                by=by, now=at)

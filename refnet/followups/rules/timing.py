@@ -1,0 +1,86 @@
+"""When a follow-up is due and who gets it."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from refnet.practice.models import Location
+from refnet.referrals.models import Referral
+
+DUE_HOUR = time(17, 0)  # end of the practice's working day, local time
+
+
+def add_business_days(day: date, days: int) -> date:
+    """`days` working days after `day`; Saturday and Sunday do not count (a referral on
+    Friday with 2 days is due Tuesday). 0 days: that day, or the Monday after a weekend."""
+    if days == 0:
+        return next_business_day(day)
+    # From a Saturday, the first working day counted is Monday (as from a Friday).
+    remaining = days
+    while remaining > 0:
+        day += timedelta(days=1)
+        if day.weekday() < 5:
+            remaining -= 1
+    return day
+
+
+def next_business_day(day: date) -> date:
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def due_on(day: date) -> datetime:
+    """17:00 practice time (settings.TIME_ZONE) on that day, as an aware datetime."""
+    return timezone.make_aware(datetime.combine(day, DUE_HOUR),
+                               timezone.get_default_timezone())
+
+
+def due_after(event_at: datetime, days: int) -> datetime:
+    """17:00 local, `days` business days after the local date of the event."""
+    return due_on(add_business_days(timezone.localdate(event_at), days))
+
+
+def short_date(day: date | datetime) -> str:
+    """'Nov 24' in practice time: what a summary shows."""
+    if isinstance(day, datetime):
+        day = timezone.localdate(day)
+    return f"{day:%b} {day.day}"
+
+
+class Assigner:
+    """Who gets a follow-up: the partner's owner, else the referral location's default
+    assignee, else (partner-level) that of the location of the partner's latest referral,
+    else the first active location's that has one, else nobody (managers see unassigned).
+    Locations are few: read once per batch."""
+
+    def __init__(self) -> None:
+        self.location_assignee: dict[int, int | None] = dict(
+            Location.objects.values_list("pk", "default_assignee_id"))
+        first = (Location.objects.filter(is_active=True, default_assignee__isnull=False)
+                 .order_by("pk").values_list("default_assignee_id", flat=True).first())
+        self.fallback: int | None = first
+
+    def for_referral(self, *, owner_id: int | None, location_id: int | None) -> int | None:
+        return (owner_id or self.location_assignee.get(location_id) or self.fallback)
+
+    def for_location(self, location_id: int | None) -> int | None:
+        return self.location_assignee.get(location_id) or self.fallback
+
+
+def latest_referral_locations(partner_ids: list[int]) -> dict[int, int]:
+    """partner id -> location of their latest referral (one indexed lookup per partner,
+    only for the partners that get a follow-up)."""
+    from refnet.partners.models import Partner
+
+    latest = (Referral.objects.filter(source_partner=OuterRef("pk"))
+              .order_by("-received_at", "-id").values("location_id")[:1])
+    found: dict[int, int] = {}
+    for start in range(0, len(partner_ids), 2000):
+        rows = (Partner.objects.filter(pk__in=partner_ids[start:start + 2000])
+                .annotate(loc=Subquery(latest)).values_list("pk", "loc"))
+        found.update({pk: loc for pk, loc in rows if loc is not None})
+    return found
