@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -25,6 +25,8 @@ from .models import (
     ReferralEvent,
     ReferralStatus,
     SourceStatus,
+    Visit,
+    VisitKind,
 )
 
 
@@ -111,6 +113,10 @@ def referral_record(
         note=f"Recorded ({referral.get_channel_display()})"
         + ("; source unknown, ask again" if source_unknown else ""),
     )
+    # The follow-up rules (thank-you, ask again) in this same transaction.
+    from refnet.followups.rules import on_referral_recorded
+
+    on_referral_recorded(referral, by=by, now=now)
     return referral
 
 
@@ -162,6 +168,9 @@ def referral_transition(
         referral.outcome = outcome
     referral._history_user = by
     referral.save()
+    from refnet.followups.rules import on_referral_transition
+
+    on_referral_transition(referral, to_status=to_status, by=by, now=now)
     return referral
 
 
@@ -182,7 +191,43 @@ def referral_resolve_source(
     referral.source_status = SourceStatus.KNOWN
     referral._history_user = by
     referral.save()
+    now = timezone.now()
+    # "Source recorded:" is how the incremental rule pass recognises this event.
     ReferralEvent.objects.create(
-        referral=referral, at=timezone.now(), by=by, note=f"Source recorded: {partner.name}"
+        referral=referral, at=now, by=by, note=f"Source recorded: {partner.name}"
     )
+    from refnet.followups.rules import on_source_resolved
+
+    on_source_resolved(referral, by=by, now=now)
     return referral
+
+
+# Where a visit may be recorded: the patient came (seen), or became a patient and is under
+# care (closed: won). Before that there is nobody to visit; after "did not come", no visit.
+VISIT_STATUSES = (ReferralStatus.SEEN, ReferralStatus.CLOSED_WON)
+
+
+@transaction.atomic
+def visit_record(*, referral: Referral, at: datetime, kind: str, by: User | None,
+                 note: str = "") -> Visit:
+    """Record a visit of the referred patient; progress-report rules run in the same
+    transaction. Refused before the patient was seen, in the future, or after discharge."""
+    if kind not in VisitKind.values:
+        raise ValidationError({"kind": f"Unknown kind of visit {kind!r}."})
+    referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    if referral.status not in VISIT_STATUSES:
+        status = referral.get_status_display().lower()
+        raise ValidationError({"status": "Visits are recorded once the patient was seen; "
+                                         f"this referral is {status}."})
+    if at > timezone.now() + timedelta(minutes=5):
+        raise ValidationError({"at": "A visit cannot be in the future."})
+    if Visit.objects.filter(referral=referral, kind=VisitKind.DISCHARGE).exists():
+        raise ValidationError({"kind": "This patient was already discharged: no visit after "
+                                       "the discharge."})
+    visit = Visit(referral=referral, at=at, kind=kind, by=by, note=note[:300])
+    visit.full_clean()
+    visit.save()
+    from refnet.followups.rules import on_visit_recorded
+
+    on_visit_recorded(visit, by=by)
+    return visit
