@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import intake, pipeline
+from .views import intake, pipeline, visits
 
 app_name = "referrals"
 urlpatterns = [
@@ -14,4 +14,5 @@ urlpatterns = [
     path("<int:pk>/resolve-source/", pipeline.referral_resolve_source_view,
          name="resolve_source"),
     path("patients/<int:pk>/", pipeline.patient_detail, name="patient_detail"),
+    path("<int:pk>/visits/", visits.visit_add, name="visit_add"),
 ]
