@@ -74,6 +74,8 @@ class EmailAdapter(ChannelAdapter):
             self.open()
         email = build_email(message, self.connection)
         try:
+            # Opened here rather than by send(), which would close it again after one message.
+            self.connection.open()
             email.send(fail_silently=False)
         except smtplib.SMTPResponseException as exc:
             text = exc.smtp_error.decode(errors="replace") if isinstance(

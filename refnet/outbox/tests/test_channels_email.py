@@ -1,0 +1,58 @@
+"""Email to a real SMTP server on loopback: both parts, the headers, one connection."""
+
+import pytest
+
+from refnet.outbox.models import OutboxMessage, OutboxStatus
+from refnet.outbox.worker import deliver_due
+
+
+@pytest.mark.parametrize("audience", ["general", "named"])
+def test_non_clinical_email_has_both_parts_and_one_click_unsubscribe(
+        smtp_server, enqueue, audience):
+    message = enqueue(audience=audience, subject="Thanks from Front Range PT",
+                      body_text="Thank you!", body_html="<p>Thank <b>you</b>!</p>")
+
+    counts = deliver_due(worker="w1")
+
+    assert counts.sent == 1
+    (received,) = smtp_server.wait_for(1)
+    email = received.email
+    assert received.message_id == f"<outbox-{message.pk}@practice.example>"
+    assert email["Subject"] == "Thanks from Front Range PT"
+    assert received.rcpt_tos == ["pat.partner@clinic.example"]
+    assert email.get_body(("plain",)).get_content().strip() == "Thank you!"
+    assert email.get_body(("html",)).get_content().strip() == "<p>Thank <b>you</b>!</p>"
+    assert email["List-Unsubscribe"].startswith("<http://127.0.0.1:8000/")
+    assert email["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    message.refresh_from_db()
+    assert message.status == OutboxStatus.SENT
+    assert message.provider_ref == received.message_id
+    assert message.sent_at is not None
+    assert [a.result for a in message.delivery_attempts.all()] == ["sent"]
+
+
+def test_clinical_email_has_no_unsubscribe_header_and_text_only(smtp_server, enqueue):
+    message = enqueue(audience="clinical", body_text="Your patient was seen today.")
+
+    deliver_due(worker="w1")
+
+    (received,) = smtp_server.wait_for(1)
+    email = received.email
+    assert "List-Unsubscribe" not in email
+    assert "List-Unsubscribe-Post" not in email
+    assert not email.is_multipart()
+    assert email.get_content().strip() == "Your patient was seen today."
+    assert received.message_id == f"<outbox-{message.pk}@practice.example>"
+
+
+def test_a_batch_shares_one_smtp_connection(smtp_server, enqueue, settings):
+    settings.REFNET_OUTBOX_BATCH = 10
+    for _ in range(5):
+        enqueue(audience="clinical")
+
+    counts = deliver_due(worker="w1")
+
+    assert counts.sent == 5 and counts.batches == 1
+    received = smtp_server.wait_for(5)
+    assert len({r.peer for r in received}) == 1
+    assert OutboxMessage.objects.filter(status=OutboxStatus.SENT).count() == 5
