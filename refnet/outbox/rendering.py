@@ -300,16 +300,16 @@ def recipient(*, channel: str, partner: Partner,
     to_name = contact.name if contact else partner.name
     if channel == MessageChannel.EMAIL:
         address = (contact.email if contact else "") or partner.email
-        what = "an email address"
+        what = "email address"
     elif channel == MessageChannel.SMS:
         address = (contact.phone if contact else "") or partner.phone
-        what = "a phone number for text messages"
+        what = "phone number for text messages"
     elif channel == MessageChannel.FAX:
         address = partner.fax
-        what = "a fax number"
+        what = "fax number"
     elif channel == MessageChannel.LETTER:
         address = _postal_lines(partner, contact)
-        what = "a postal address (street and city)"
+        what = "postal address (street and city)"
     else:
         raise NoAddress(f"refnet cannot send by {channel!r}: choose email, letter, SMS or fax.")
     if not address.strip():
