@@ -6,6 +6,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
 from refnet.accounts.models import User
@@ -128,6 +129,7 @@ def partner_merge(*, survivor: Partner, duplicate: Partner, by: User | None) -> 
     referrals_moved = _move(Referral, "source_partner", duplicate, survivor, by, reason)
     contacts_moved = _move(Contact, "partner", duplicate, survivor, by, reason)
     _move(Partner, "organization", duplicate, survivor, by, reason, exclude=survivor.pk)
+    _move_followups(duplicate, survivor, by)
     if survivor.organization_id == duplicate.pk:
         survivor.organization = None  # it would belong to itself
     for alias in PartnerAlias.objects.filter(partner=duplicate):
@@ -152,6 +154,27 @@ def partner_merge(*, survivor: Partner, duplicate: Partner, by: User | None) -> 
         survivor=survivor, merged=duplicate, merged_name=duplicate.name, by=by,
         referrals_moved=referrals_moved, contacts_moved=contacts_moved,
     )
+
+
+def _move_followups(duplicate: Partner, survivor: Partner, by: User | None) -> None:
+    """Follow-ups go with the partner. An open partner-level one (check-in, re-engage) that
+    would clash with the survivor's own open one of the same kind is skipped instead: one
+    open check-in per partner, and nobody calls the same clinic twice."""
+    from refnet.followups.models import FollowUp, FollowUpStatus
+
+    survivor_open = set(FollowUp.objects.filter(partner=survivor, status=FollowUpStatus.OPEN,
+                                                referral__isnull=True)
+                        .values_list("kind", flat=True))
+    for followup in FollowUp.objects.filter(partner=duplicate):
+        if (followup.status == FollowUpStatus.OPEN and followup.referral_id is None
+                and followup.kind in survivor_open):
+            followup.status = FollowUpStatus.SKIPPED
+            followup.skip_reason = f"merged into {survivor.name}"
+            followup.completed_at = timezone.now()
+            followup.completed_by = by
+        followup.partner = survivor
+        followup._history_user = by
+        followup.save()
 
 
 # --- Tags by name, for the partner forms -------------------------------------------------
