@@ -127,8 +127,8 @@ def test_partner_level_assignee_is_latest_referral_location(
     partner = make_partner(name="Far Away, MD")
     referrals_from(partner, [95, 85])
     with time_machine.travel(at_days_ago(75), tick=False):
-        from refnet.referrals.services import referral_record
         from refnet.referrals.models import Patient
+        from refnet.referrals.services import referral_record
 
         referral_record(patient=Patient.objects.first(), source_partner=partner,
                         location=other_location, by=None)
