@@ -1,6 +1,11 @@
 """Links that people outside the practice open: unsubscribe, provider webhooks."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from .views import public
 
 app_name = "public"
-urlpatterns: list = []
+urlpatterns = [
+    path("unsubscribe/<str:token>/", public.unsubscribe, name="unsubscribe"),
+    path("sms/inbound/", public.sms_inbound, name="sms_inbound"),
+]
