@@ -122,7 +122,7 @@ def message_enqueue(
 
 
 def _locked(message: OutboxMessage) -> OutboxMessage:
-    return OutboxMessage.objects.select_for_update().select_related("partner").get(
+    return OutboxMessage.objects.select_for_update(of=("self",)).select_related("partner").get(
         pk=message.pk)
 
 

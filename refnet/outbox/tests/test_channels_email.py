@@ -22,7 +22,8 @@ def test_non_clinical_email_has_both_parts_and_one_click_unsubscribe(
     assert received.rcpt_tos == ["pat.partner@clinic.example"]
     assert email.get_body(("plain",)).get_content().strip() == "Thank you!"
     assert email.get_body(("html",)).get_content().strip() == "<p>Thank <b>you</b>!</p>"
-    assert email["List-Unsubscribe"].startswith("<http://127.0.0.1:8000/")
+    assert str(email["List-Unsubscribe"]).strip().startswith("<http://127.0.0.1:8000/u/")
+    assert str(email["List-Unsubscribe"]).strip().endswith("/>")
     assert email["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     message.refresh_from_db()
     assert message.status == OutboxStatus.SENT
