@@ -21,6 +21,7 @@ from refnet.accounts.permissions import Cap, requires
 
 from .. import selectors
 from ..models import VisitKind
+from ..services import visit_record
 
 # A visit entered by its date alone is placed at midday: inside the local day whatever the
 # time zone offset, so every report groups it on the day the person typed.
@@ -59,8 +60,6 @@ def visit_add(request: HttpRequest, pk: int) -> HttpResponse:
             f"{form.fields[name].label}: {m}" if name in form.fields else m
             for name, msgs in form.errors.items() for m in msgs))
         return redirect(back)
-    from ..services import visit_record  # written with the follow-up rules (issue 3)
-
     try:
         visit = visit_record(referral=referral, at=form.visit_at(), kind=form.cleaned_data["kind"],
                              by=request.user, note=form.cleaned_data["note"])
