@@ -114,8 +114,10 @@ def _email_letter_fax(purpose: str, audience: str, subject: str, body: str,
         elif channel == "letter":
             made.append(_make(purpose, channel, audience, subject, body + _LETTER_SIGN_OFF))
         elif channel == "fax":
+            # The PHI notice only where the fax is about a patient.
+            notice = _CONFIDENTIAL if purpose not in ("check_in", "reengage") else ""
             made.append(_make(purpose, channel, audience, subject,
-                              _FAX_HEADER + body + _LETTER_SIGN_OFF + _CONFIDENTIAL))
+                              _FAX_HEADER + body + _LETTER_SIGN_OFF + notice))
     return made
 
 
@@ -144,16 +146,16 @@ DEFAULT_TEMPLATES: list[DefaultTemplate] = [
 ]
 
 for _audience in ("clinical", "named", "general"):
+    # Clinicians' offices often want faxes: they get fax versions too.
+    _channels = ("email", "letter", "fax") if _audience == "clinical" else ("email", "letter")
     DEFAULT_TEMPLATES += _email_letter_fax(
-        "check_in", _audience, "Checking in from {{ practice.name }}", _CHECK_IN,
-        ("email", "letter"))
+        "check_in", _audience, "Checking in from {{ practice.name }}", _CHECK_IN, _channels)
     DEFAULT_TEMPLATES.append(_make(
         "check_in", "sms", _audience, "",
         "{{ practice.name }}: hi {{ partner.greeting }}, just checking in. Anything we can "
         "do for you? {{ location.phone }}"))
     DEFAULT_TEMPLATES += _email_letter_fax(
-        "reengage", _audience, "Hello from {{ practice.name }}", _REENGAGE,
-        ("email", "letter"))
+        "reengage", _audience, "Hello from {{ practice.name }}", _REENGAGE, _channels)
     DEFAULT_TEMPLATES.append(_make(
         "reengage", "sms", _audience, "",
         "{{ practice.name }}: hi {{ partner.greeting }}, it has been a while! We would love "
