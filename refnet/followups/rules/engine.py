@@ -86,7 +86,7 @@ class Batch:
         FollowUp.objects.bulk_create([p.followup for p in fresh], ignore_conflicts=True,
                                      batch_size=500)
         for plan in fresh:
-            counts[plan.followup.kind] += 1
+            counts[str(plan.followup.kind)] += 1
         counts["created"] += len(fresh)
         if self.closes:
             counts["closed"] += self._close_ask_source()
