@@ -68,6 +68,10 @@ SERVICE_LINES = [
     ("Wellness", "Massage, nutrition and movement classes."),
 ]
 
+# Each location's default assignee, by location: the coordinators work the follow-ups
+# (asking a patient again needs someone who may see patients).
+DEFAULT_ASSIGNEES = [Role.COORDINATOR, Role.FRONT_DESK, Role.COORDINATOR]
+
 TAGS = ["VIP", "Sports", "Spine", "Holiday card", "Co-marketing", "Lunch & learn"]
 
 # Hand-written partners the demo script talks about; the rest are generated.
@@ -167,6 +171,11 @@ def ensure_practice(*, reset_passwords: bool = False) -> Practice:
             user.default_location = locations[where]
             user.save()
         users[role.value] = user
+    # Who gets a location's follow-ups when a partner has no owner (issue 3).
+    for location, role in zip(locations, DEFAULT_ASSIGNEES, strict=True):
+        if location.default_assignee_id is None:
+            location.default_assignee = users[role.value]
+            location.save(update_fields=["default_assignee"])
     return Practice(locations, lines, users)
 
 
@@ -529,6 +538,13 @@ def _build(stream: TextIO | None) -> None:
 
     referrals, events = _write_referrals(rng, plans, specs, partners, patients, practice, now)
     _say(stream, f"Created {referrals} referrals with {events} timeline events")
+
+    # The referrals above were written in bulk, without the service hooks: one rule pass
+    # gives them (and the partners) their follow-ups, so the inbox has work in it.
+    from refnet.followups.rules import rules_full_pass
+
+    counts = rules_full_pass(now=now)
+    _say(stream, f"Created {counts.get('created', 0)} follow-ups")
 
 
 def _say(stream: TextIO | None, text: str) -> None:
