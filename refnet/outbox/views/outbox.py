@@ -73,7 +73,7 @@ def outbox_list(request: HttpRequest) -> HttpResponse:
         "page": page,
         "dead": dead,
         "dead_total": counts[OutboxStatus.DEAD],
-        "counts": [(s, counts[s.value]) for s in OutboxStatus],
+        "counts": [(s, counts[s.value]) for s in OutboxStatus if counts[s.value]],
         "filtered": bool(status or channel),
         "show_patients": has_cap(request.user, Cap.PATIENTS_VIEW),
         "may_manage": has_cap(request.user, Cap.OUTBOX_MANAGE),
