@@ -427,7 +427,8 @@ def message_context(*, audience: str, channel: str, partner: Partner,
         "location.name": location.name if location else settings.REFNET_PRACTICE_NAME,
         "location.phone": (location.phone if location and location.phone
                            else settings.REFNET_PRACTICE_PHONE),
-        "sender.name": sender_name or f"The team at {settings.REFNET_PRACTICE_NAME}",
+        "sender.name": sender_name or (f"The team at {location.name}" if location
+                                       else f"The team at {settings.REFNET_PRACTICE_NAME}"),
         "today": timezone.localdate(),
         UNSUBSCRIBE_VARIABLE: "",
     }
