@@ -112,3 +112,14 @@ def test_someone_elses_followup_is_not_found(login, users, gym, make_referral):
                                    ).status_code == 404
     assert login("manager").get(f"/messages/compose/?followup={followup.pk}"
                                 ).status_code == 200
+
+
+def test_a_referral_from_someone_else_is_refused_before_any_preview(
+        login, gym, make_partner, make_referral, make_patient):
+    doctor = make_partner(name="John Smith, MD", kind="clinician", email="js@clinic.example")
+    referral = make_referral(source_partner=gym, patient=make_patient(first_name="Zelda"))
+    url = f"/messages/compose/?partner={doctor.pk}&purpose=thank_you&referral={referral.pk}"
+    response = login("manager").get(url)
+    page = response.content.decode()
+    assert response.status_code == 400 and "did not come from John Smith, MD" in page
+    assert "Zelda" not in page and "Send email" not in page

@@ -68,6 +68,9 @@ def _resolve(request: HttpRequest, data: dict[str, Any]) -> dict[str, Any]:
             referral = get_object_or_404(
                 Referral.objects.select_related("patient", "location", "service_line"),
                 pk=data["referral"])
+            if referral.source_partner_id != partner.pk:
+                return {"followup": None, "error": f"This referral did not come from "
+                        f"{partner.name}: a message about it can only go to its source."}
     contact = None
     if data.get("contact"):
         contact = get_object_or_404(Contact, pk=data["contact"], partner=partner)
