@@ -24,10 +24,13 @@ browser:
 	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null || \
 	  { echo "Could not install chromium: run 'apt-get install -y chromium' as root"; exit 1; }; }
 
+# The web app in the foreground and `refnet worker` (rules and outbox) beside it; Ctrl-C
+# stops both.
 run: install
 	$(BIN)/refnet migrate --noinput
 	$(BIN)/refnet demo
-	$(BIN)/refnet serve --host 127.0.0.1 --port 8000
+	@$(BIN)/refnet worker & worker=$$!; trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
+	  $(BIN)/refnet serve --host 127.0.0.1 --port 8000
 
 test: install browser
 	$(BIN)/ruff check refnet bench
