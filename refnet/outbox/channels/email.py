@@ -31,7 +31,10 @@ def sender_domain() -> str:
 
 
 def message_id_for(message: OutboxMessage) -> str:
-    return f"<outbox-{message.pk}@{sender_domain()}>"
+    """The same for every try of one message (a receiver can drop a repeat), and unique
+    across databases: the row's creation time keeps a restored backup or a fresh demo,
+    which reuse ids, from colliding with messages sent before."""
+    return f"<outbox-{message.pk}.{message.created_at:%Y%m%d%H%M%S%f}@{sender_domain()}>"
 
 
 def build_email(message: OutboxMessage, connection=None) -> EmailMultiAlternatives:

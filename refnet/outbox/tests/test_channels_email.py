@@ -2,6 +2,7 @@
 
 import pytest
 
+from refnet.outbox.channels.email import message_id_for
 from refnet.outbox.models import OutboxMessage, OutboxStatus
 from refnet.outbox.worker import deliver_due
 
@@ -17,7 +18,7 @@ def test_non_clinical_email_has_both_parts_and_one_click_unsubscribe(
     assert counts.sent == 1
     (received,) = smtp_server.wait_for(1)
     email = received.email
-    assert received.message_id == f"<outbox-{message.pk}@practice.example>"
+    assert received.message_id == message_id_for(message)
     assert email["Subject"] == "Thanks from Front Range PT"
     assert received.rcpt_tos == ["pat.partner@clinic.example"]
     assert email.get_body(("plain",)).get_content().strip() == "Thank you!"
@@ -43,7 +44,7 @@ def test_clinical_email_has_no_unsubscribe_header_and_text_only(smtp_server, enq
     assert "List-Unsubscribe-Post" not in email
     assert not email.is_multipart()
     assert email.get_content().strip() == "Your patient was seen today."
-    assert received.message_id == f"<outbox-{message.pk}@practice.example>"
+    assert received.message_id == message_id_for(message)
 
 
 def test_a_batch_shares_one_smtp_connection(smtp_server, enqueue, settings):

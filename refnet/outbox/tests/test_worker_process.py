@@ -18,9 +18,14 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from refnet.outbox.channels.email import message_id_for
 from refnet.outbox.models import OutboxMessage, OutboxStatus, WorkerHeartbeat
 
 REFNET = str(Path(sys.executable).with_name("refnet"))
+
+
+def _mid(pk: int) -> str:
+    return message_id_for(OutboxMessage.objects.get(pk=pk))
 
 
 def database_url() -> str:
@@ -91,7 +96,7 @@ def test_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(
 
     The window SMTP itself cannot close: had A died after the server's "250 accepted" but
     before A committed status=sent, B would send that message again. The message carries
-    the same deterministic Message-ID both times (<outbox-{id}@domain>), so a receiving
+    the same deterministic Message-ID both times (<outbox-{id}.{created}@domain>), so a receiving
     system can deduplicate it. This test kills A before the 250, inside DATA, where the
     server drops the unfinished message as a real server does.
     """
@@ -100,7 +105,7 @@ def test_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(
     first = start_worker(smtp_server, outbox_data_dir, "worker-a")
     processes.append(first)
     assert smtp_server.blocked.wait(30), "worker A never reached the 3rd message"
-    assert smtp_server.message_ids() == [f"<outbox-{i}@practice.example>" for i in ids[:2]]
+    assert smtp_server.message_ids() == [_mid(i) for i in ids[:2]]
 
     first.send_signal(signal.SIGKILL)
     first.wait(10)
@@ -115,7 +120,7 @@ def test_worker_killed_mid_send_loses_nothing_and_sends_nothing_twice(
     assert stop(second) == 0
 
     received = collections.Counter(smtp_server.message_ids())
-    assert received == collections.Counter(f"<outbox-{i}@practice.example>" for i in ids)
+    assert received == collections.Counter(_mid(i) for i in ids)
     assert set(OutboxMessage.objects.values_list("status", flat=True)) == {"sent"}
     taken_over = OutboxMessage.objects.filter(pk__in=ids[2:5])
     assert {m.claimed_by for m in taken_over} == {"worker-b"}
@@ -135,7 +140,7 @@ def test_sigterm_finishes_the_message_in_hand_releases_the_rest_and_exits_0(
     smtp_server.release()
 
     assert worker.wait(20) == 0
-    assert smtp_server.message_ids() == [f"<outbox-{i}@practice.example>" for i in ids[:2]]
+    assert smtp_server.message_ids() == [_mid(i) for i in ids[:2]]
     statuses = dict(OutboxMessage.objects.values_list("id", "status"))
     assert [statuses[i] for i in ids] == ["sent"] * 2 + ["queued"] * 6
     rest = OutboxMessage.objects.filter(pk__in=ids[2:])
@@ -164,6 +169,6 @@ def test_four_workers_share_10000_messages_without_a_double(
     received = collections.Counter(smtp_server.message_ids())
     assert len(received) == 10_000
     assert max(received.values()) == 1
-    assert set(received) == {f"<outbox-{i}@practice.example>" for i in ids}
+    assert set(received) == {_mid(i) for i in ids}
     by_worker = collections.Counter(OutboxMessage.objects.values_list("claimed_by", flat=True))
     assert len(by_worker) == 4  # every worker took a share

@@ -8,6 +8,7 @@ import time_machine
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from refnet.outbox.channels.email import message_id_for
 from refnet.outbox.models import OutboxStatus
 from refnet.outbox.services import message_resend
 from refnet.outbox.worker import deliver_due
@@ -45,7 +46,7 @@ def test_temporary_failures_back_off_longer_each_time_then_deliver(
     message.refresh_from_db()
     assert message.status == OutboxStatus.SENT and message.attempts == 3
     assert [a.result for a in message.delivery_attempts.all()] == ["retry", "retry", "sent"]
-    assert smtp_server.message_ids() == [f"<outbox-{message.pk}@practice.example>"]
+    assert smtp_server.message_ids() == [message_id_for(message)]
 
 
 def test_dead_letter_after_max_attempts_keeps_the_error_and_resend_delivers_it(
@@ -71,7 +72,7 @@ def test_dead_letter_after_max_attempts_keeps_the_error_and_resend_delivers_it(
 
     message.refresh_from_db()
     assert message.status == OutboxStatus.SENT
-    assert smtp_server.message_ids() == [f"<outbox-{message.pk}@practice.example>"]
+    assert smtp_server.message_ids() == [message_id_for(message)]
 
 
 def test_permanent_550_is_dead_at_once(smtp_server, enqueue, backoff):

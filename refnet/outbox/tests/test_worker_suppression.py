@@ -1,5 +1,6 @@
 """Do-not-contact and opt-outs are checked again when the message goes out."""
 
+from refnet.outbox.channels.email import message_id_for
 from refnet.outbox.models import OutboxStatus
 from refnet.outbox.services import suppression_add
 from refnet.outbox.worker import deliver_due
@@ -32,4 +33,4 @@ def test_address_unsubscribed_after_queueing_is_not_emailed(smtp_server, enqueue
     message.refresh_from_db()
     assert message.status == OutboxStatus.SUPPRESSED
     assert "opted out" in message.last_error
-    assert smtp_server.message_ids() == [f"<outbox-{other.pk}@practice.example>"]
+    assert smtp_server.message_ids() == [message_id_for(other)]

@@ -61,7 +61,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         if log.level == logging.NOTSET or log.level > logging.INFO:
-            log.setLevel(logging.INFO)  # one line per tick, whatever the root level
+            # A line per tick that did something, whatever the root level; -v 2 shows all.
+            log.setLevel(logging.DEBUG if options["verbosity"] >= 2 else logging.INFO)
         if not log.handlers and not logging.getLogger().handlers:
             logging.basicConfig()
         name = options["name"] or default_worker_name()
@@ -100,9 +101,11 @@ class Command(BaseCommand):
         ms = (time.perf_counter() - started) * 1000
         summary = " ".join(f"{k}={v}" for k, v in counts.as_dict().items() if v)
         rule_summary = ""
-        if isinstance(rules, dict):
-            rule_summary = " rules: " + " ".join(f"{k}={v}" for k, v in rules.items())
-        log.info("tick %.0fms deliver: %s%s", ms, summary or "nothing due", rule_summary)
+        if isinstance(rules, dict) and any(rules.values()):
+            rule_summary = " rules: " + " ".join(f"{k}={v}" for k, v in rules.items() if v)
+        # Idle ticks log at DEBUG: a worker that has nothing to do should not fill the log.
+        level = logging.INFO if (summary or rule_summary) else logging.DEBUG
+        log.log(level, "tick %.0fms deliver: %s%s", ms, summary or "nothing due", rule_summary)
 
     def wait_seconds(self, tick: float, *, deliver: bool) -> float:
         if not deliver:
