@@ -83,12 +83,14 @@ def plan_check_ins(batch: Batch) -> None:
             .values_list(*PartnerFacts.FIELDS, "created_at", "last_followup", "last_message"))
     due: dict[int, tuple] = {}
     width = len(PartnerFacts.FIELDS)
+    cadence = PartnerFacts.FIELDS.index("cadence_days")
+    tz = batch.tz
     for row in rows.iterator(chunk_size=5000):
         touch = max(t for t in row[width:] if t is not None)
-        facts = PartnerFacts(*row[:width])
-        due_date = timezone.localdate(touch) + timedelta(days=facts.cadence_days)
+        due_date = touch.astimezone(tz).date() + timedelta(days=row[cadence])
         if due_date > horizon:
             continue
+        facts = PartnerFacts(*row[:width])
         rule = batch.book.for_partner(RuleKind.CHECK_IN, facts)
         if rule is not None:
             due[facts.id] = (facts, next_business_day(due_date), rule)

@@ -86,6 +86,8 @@ class RuleBook:
         self.overrides: dict[tuple[int, str], PartnerRuleOverride] = {}
         self._loaded: set[int] = set()
         self._all_loaded = False
+        # base() per (kind, partner kind): the rule table is read once, so is each answer.
+        self._base: dict[tuple[str, str], EffectiveRule | None] = {}
 
     def load_overrides(self, partner_ids: Iterable[int] | None = None,
                        kinds: Iterable[str] | None = None) -> None:
@@ -114,6 +116,13 @@ class RuleBook:
 
     def base(self, kind: str, partner_kind: str = "") -> EffectiveRule | None:
         """The rule for a kind of partner, before any partner's own override."""
+        try:
+            return self._base[(kind, partner_kind)]
+        except KeyError:
+            rule = self._base[(kind, partner_kind)] = self._resolve_base(kind, partner_kind)
+            return rule
+
+    def _resolve_base(self, kind: str, partner_kind: str) -> EffectiveRule | None:
         builtin = BUILTIN[kind]
         enabled = builtin["enabled"]
         rule = EffectiveRule(kind=kind, due_days=builtin["due_days"])

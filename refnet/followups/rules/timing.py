@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
+from functools import lru_cache
 
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -35,20 +36,36 @@ def next_business_day(day: date) -> date:
 
 def due_on(day: date) -> datetime:
     """17:00 practice time (settings.TIME_ZONE) on that day, as an aware datetime."""
-    return timezone.make_aware(datetime.combine(day, DUE_HOUR),
-                               timezone.get_default_timezone())
+    return _due_on(day, timezone.get_default_timezone())
 
 
-def due_after(event_at: datetime, days: int) -> datetime:
-    """17:00 local, `days` business days after the local date of the event."""
-    return due_on(add_business_days(timezone.localdate(event_at), days))
+@lru_cache(maxsize=4096)
+def _due_on(day: date, tz: tzinfo) -> datetime:
+    # A full pass asks for the same few dozen days ~165,000 times.
+    return timezone.make_aware(datetime.combine(day, DUE_HOUR), tz)
 
 
-def short_date(day: date | datetime) -> str:
+def local_date(value: datetime, tz: tzinfo | None = None) -> date:
+    """timezone.localdate(value); pass tz (timezone.get_current_timezone(), read once) in
+    loops: looking the current time zone up costs more than the conversion."""
+    return value.astimezone(tz or timezone.get_current_timezone()).date()
+
+
+def due_after(event_at: datetime, days: int, tz: tzinfo | None = None) -> datetime:
+    """17:00 local, `days` business days after the local date of the event (tz: the
+    current time zone, if the caller has read it already)."""
+    return due_on(add_business_days(local_date(event_at, tz), days))
+
+
+def short_date(day: date | datetime, tz: tzinfo | None = None) -> str:
     """'Nov 24' in practice time: what a summary shows."""
     if isinstance(day, datetime):
-        day = timezone.localdate(day)
-    return f"{day:%b} {day.day}"
+        day = local_date(day, tz)
+    return f"{_MONTHS[day.month - 1]} {day.day}"
+
+
+# What f"{day:%b}" gives in the C locale (strftime is the slow part of a summary).
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
 class Assigner:
