@@ -101,6 +101,10 @@ class RuleBook:
                 self.overrides[(o.partner_id, o.kind)] = o
             return
         wanted = [pk for pk in set(partner_ids) if pk not in self._loaded]
+        if len(wanted) > 2000 and kinds is None:
+            # Overrides are few: one read of them all beats a query per 2,000 partners.
+            self.load_overrides(None)
+            return
         for start in range(0, len(wanted), 2000):
             for o in rows.filter(partner_id__in=wanted[start:start + 2000]):
                 self.overrides[(o.partner_id, o.kind)] = o

@@ -31,6 +31,7 @@ from refnet.referrals.models import ReferralEvent, ReferralStatus, Visit
 
 from ..models import RuleCursor
 from .engine import (
+    JOINED_FIELDS,
     RECORDED,
     RESOLVED,
     SEEN,
@@ -38,12 +39,13 @@ from .engine import (
     VISIT,
     Batch,
     Trigger,
+    joined_facts,
     plan_referral_triggers,
 )
 from .partner_pass import partner_pass
 
 CURSOR_NAME = "rules"
-ROWS_PER_CHUNK = 5000
+ROWS_PER_CHUNK = 20000  # rows read, planned and committed per transaction
 
 
 def _cursor() -> RuleCursor:
@@ -55,7 +57,7 @@ def _cursor() -> RuleCursor:
 
 def _event_triggers(rows: list[tuple]) -> list[Trigger]:
     triggers = []
-    for _id, referral_id, at, from_status, to_status, note in rows:
+    for _id, referral_id, at, from_status, to_status, note, *_joined in rows:
         if to_status == ReferralStatus.RECEIVED and not from_status:
             triggers.append(Trigger(RECORDED, referral_id, at))
         elif to_status == ReferralStatus.SEEN:
@@ -67,7 +69,7 @@ def _event_triggers(rows: list[tuple]) -> list[Trigger]:
 
 def _visit_triggers(rows: list[tuple]) -> list[Trigger]:
     return [Trigger(VISIT, referral_id, at, visit_id=pk, visit_kind=kind)
-            for pk, referral_id, at, kind in rows]
+            for pk, referral_id, at, kind, *_joined in rows]
 
 
 SOURCES: dict[str, tuple[type, tuple[str, ...], Callable, str]] = {
@@ -93,14 +95,16 @@ def _drain(source: str, *, now: datetime, counts: Counter, since: datetime | Non
                 rows = rows.filter(at__gte=since)
             if ceiling is not None:
                 rows = rows.filter(id__lte=ceiling)
-            chunk = list(rows.order_by("id").values_list(*fields)[:ROWS_PER_CHUNK])
+            chunk = list(rows.order_by("id").values_list(*fields, *JOINED_FIELDS)
+                         [:ROWS_PER_CHUNK])
             if not chunk:
                 if ceiling is not None and getattr(cursor, cursor_field) < ceiling:
                     setattr(cursor, cursor_field, ceiling)
                     cursor.save(update_fields=[cursor_field, "updated_at"])
                 return
             batch = Batch(now=now)
-            plan_referral_triggers(batch, to_triggers(chunk))
+            plan_referral_triggers(batch, to_triggers(chunk),
+                                   joined_facts(chunk, len(fields)))
             counts.update(batch.commit())
             counts[source] += len(chunk)
             after = chunk[-1][0]
