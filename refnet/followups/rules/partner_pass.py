@@ -58,17 +58,24 @@ def _location_and_assignee(batch: Batch, facts: dict[int, PartnerFacts]
 
 
 def plan_check_ins(batch: Batch) -> None:
-    """Last touch = the latest of: a check-in or re-engage completed (done or skipped), a
-    message sent, the partner's creation. Due = last touch + cadence_days; planned when due
-    within a week, one open check-in per partner."""
+    """Last touch = the latest of: any follow-up for the partner done (a thank-you call is
+    a touch too), a check-in or re-engage skipped, a message sent, the partner's creation.
+    Due = last touch + cadence_days; planned when due within a week, one open check-in per
+    partner.
+
+    A check-in is never born overdue: the rule cannot have been kept before it existed.
+    When the cadence ran out long ago, it is due today; when nobody ever touched the
+    partner (the rule meeting an old directory for the first time), the first check-ins
+    are spread over one cadence period by partner id, so turning the rule on does not
+    drop hundreds of "800 days overdue" rows into one inbox."""
     if not batch.book.any_enabled(RuleKind.CHECK_IN):
         return
     batch.book.load_overrides(None, kinds=PARTNER_KINDS)
     today = timezone.localdate(batch.now)
     horizon = today + timedelta(days=CHECK_IN_HORIZON_DAYS)
     last_followup = (FollowUp.objects.filter(
-        partner=OuterRef("pk"), kind__in=PARTNER_KINDS,
-        status__in=[FollowUpStatus.DONE, FollowUpStatus.SKIPPED])
+        Q(status=FollowUpStatus.DONE)
+        | Q(status=FollowUpStatus.SKIPPED, kind__in=PARTNER_KINDS), partner=OuterRef("pk"))
         .order_by().values("partner").annotate(last=Max("completed_at")).values("last"))
     last_message = (OutboxMessage.objects.filter(partner=OuterRef("pk"),
                                                  status=OutboxStatus.SENT)
@@ -88,6 +95,12 @@ def plan_check_ins(batch: Batch) -> None:
     for row in rows.iterator(chunk_size=5000):
         touch = max(t for t in row[width:] if t is not None)
         due_date = touch.astimezone(tz).date() + timedelta(days=row[cadence])
+        if due_date < today:
+            never_touched = row[width + 1] is None and row[width + 2] is None
+            # Each partner's place in the cycle is fixed by its id, so the date stays put
+            # from one daily pass to the next.
+            phase = (row[0] - today.toordinal()) % max(row[cadence], 1)
+            due_date = today + timedelta(days=phase) if never_touched else today
         if due_date > horizon:
             continue
         facts = PartnerFacts(*row[:width])

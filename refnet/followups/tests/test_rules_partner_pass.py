@@ -67,6 +67,37 @@ def test_check_in_by_cadence_once_while_open_then_next_after_done(make_partner):
     assert nxt.key == f"check_in:p{partner.pk}:{(NOW + timedelta(days=71)).date().isoformat()}"
 
 
+def test_a_check_in_is_never_born_overdue(make_partner, make_referral, users):
+    """Turning the rule on over an old directory: partners nobody ever touched get their
+    first check-in spread over one cadence; a touched partner whose cadence ran out long
+    ago is due today, not "300 days overdue"."""
+    long_ago = NOW - timedelta(days=400)
+    with time_machine.travel(long_ago, tick=False):
+        untouched = [make_partner(name=f"Old Friend {i}", kind="medical_practice",
+                                  stage="active", cadence_days=30) for i in range(30)]
+        touched = make_partner(name="Called Once", kind="medical_practice", stage="active",
+                               cadence_days=30)
+    FollowUp.objects.create(  # a thank-you call, done 300 days ago, is a touch
+        key="thank:manual", kind=RuleKind.THANK_REFERRER, status=FollowUpStatus.DONE,
+        partner=touched, due_at=NOW, original_due_at=NOW, summary="Thank",
+        completed_at=NOW - timedelta(days=300))
+    full_pass_at(NOW)
+    today = timezone.localdate(NOW)
+    check_ins = FollowUp.objects.filter(kind=RuleKind.CHECK_IN, status="open")
+    assert all(f.due_at.astimezone(TZ).date() >= today for f in check_ins)
+    assert check_ins.get(partner=touched).due_at.astimezone(TZ).date() == today
+    first = check_ins.filter(partner__in=untouched)
+    # Spread: only those whose turn falls within the coming week are in the inbox now.
+    assert 0 < first.count() < len(untouched) // 2
+    days = [NOW + timedelta(days=d) for d in range(1, 30)]
+    for day in days:  # the worker's daily passes over the next cadence period
+        full_pass_at(day)
+    spread = FollowUp.objects.filter(kind=RuleKind.CHECK_IN, partner__in=untouched)
+    assert spread.count() == len(untouched)  # everyone's turn came, once
+    per_day = {f.due_at.astimezone(TZ).date() for f in spread}
+    assert len(per_day) >= 15  # spread over the month, not piled on one day
+
+
 def test_quiet_by_twice_the_usual_interval(make_partner, referrals_from):
     quiet = make_partner(name="Went Quiet, MD")
     steady = make_partner(name="Still Steady, MD")

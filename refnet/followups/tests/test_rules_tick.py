@@ -88,7 +88,7 @@ def test_idle_tick_is_a_few_queries(make_referral, django_assert_max_num_queries
 
 
 def test_partner_pass_once_per_local_day(make_partner):
-    with time_machine.travel(NOW - timedelta(days=100), tick=False):
+    with time_machine.travel(NOW - timedelta(days=85), tick=False):  # due in 5 days
         make_partner(name="Due Clinic", stage="active", cadence_days=90)
     with time_machine.travel(NOW, tick=False):
         assert rules_tick()["daily_pass"] == 1
@@ -102,7 +102,7 @@ def test_partner_pass_once_per_local_day(make_partner):
 
 
 def test_full_pass_twice_creates_nothing_new(make_referral, make_partner):
-    with time_machine.travel(NOW - timedelta(days=100), tick=False):
+    with time_machine.travel(NOW - timedelta(days=85), tick=False):  # due in 5 days
         make_partner(name="Due Clinic", stage="active", cadence_days=90)
     with time_machine.travel(NOW - timedelta(days=3), tick=False):
         make_referral()
