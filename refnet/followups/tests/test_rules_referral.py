@@ -1,7 +1,7 @@
 """The referral rules, run by the referral services' hooks: thank-you, ask again, outcome
 update, progress reports; due times in business days at 17:00 practice time."""
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 import pytest
 import time_machine
@@ -248,3 +248,29 @@ def test_visit_refused_before_the_patient_was_seen(make_referral):
     with pytest.raises(ValidationError) as caught:
         visit_record(referral=referral, at=timezone.now(), kind="treatment", by=None)
     assert "status" in caught.value.message_dict
+
+
+def test_progress_every_n_days_while_under_care(make_referral, make_partner, users):
+    FollowUpRule.objects.filter(kind=RuleKind.PROGRESS_REPORT, partner_kind="").update(
+        enabled=True, progress_every_days=14, progress_every_visits=None,
+        progress_after_evaluation=False, progress_at_discharge=False)
+    referral = _see(make_referral(source_partner=make_partner()), users["coordinator"])
+    seen_day = timezone.localdate(referral.status_changed_at)
+
+    def keys_after(days: int) -> set[str]:
+        moment = local((seen_day + timedelta(days=days)).isoformat(), 9)
+        with time_machine.travel(moment, tick=False):
+            rules_full_pass()
+        return set(FollowUp.objects.filter(kind=RuleKind.PROGRESS_REPORT)
+                   .values_list("key", flat=True))
+
+    assert keys_after(10) == set()  # the first period has not ended
+    first = f"progress:r{referral.pk}:d{(seen_day + timedelta(days=14)).isoformat()}"
+    assert keys_after(14) == {first}
+    assert keys_after(20) == {first}  # same period: nothing new
+    second = f"progress:r{referral.pk}:d{(seen_day + timedelta(days=28)).isoformat()}"
+    assert keys_after(29) == {first, second}
+    with time_machine.travel(local((seen_day + timedelta(days=30)).isoformat(), 12),
+                             tick=False):
+        visit_record(referral=referral, at=timezone.now(), kind="discharge", by=None)
+    assert keys_after(43) == {first, second}  # discharged: no more reports
