@@ -107,6 +107,8 @@ def measure_round(smtp, count: int, partner_ids: list[int], round_no: int, log) 
 
 def measure_floor(smtp, count: int) -> float:
     """Messages per second through the email adapter alone (no database)."""
+    from django.utils import timezone
+
     from refnet.outbox.channels.email import EmailAdapter
     from refnet.outbox.models import OutboxMessage
 
@@ -116,7 +118,8 @@ def measure_floor(smtp, count: int) -> float:
     adapter.open()
     messages = [OutboxMessage(pk=10_000_000 + i, channel="email", audience="clinical",
                               to_name="Floor", to_address=f"f{i}@floor.bench.example",
-                              subject="Floor", body_text="Thank you.\n\n" * 4)
+                              subject="Floor", body_text="Thank you.\n\n" * 4,
+                              created_at=timezone.now())
                 for i in range(count)]
     started = time.perf_counter()
     for message in messages:
