@@ -267,3 +267,10 @@ def followup_for(user: User, pk: int) -> FollowUp:
 
 def assignable_users() -> QuerySet[User]:
     return get_user_model().objects.filter(is_active=True).order_by("first_name", "username")
+
+
+def partner_open_followups(partner, *, limit: int = 10) -> list[FollowUp]:
+    """The partner page's "what we owe them": open follow-ups, soonest first. Summaries
+    never name a patient, so every role may see them."""
+    return list(FollowUp.objects.filter(partner=partner, status=FollowUpStatus.OPEN)
+                .select_related("assignee").order_by("due_at", "id")[:limit])

@@ -68,3 +68,11 @@ def letters_printed_recently(limit: int = 20) -> list[OutboxMessage]:
 def patient_ids(messages: list[OutboxMessage]) -> list[int]:
     """The patients named in these messages' content (what viewing or printing audits)."""
     return [m.referral.patient_id for m in messages if m.names_patient and m.referral_id]
+
+
+def partner_recent_messages(partner, *, limit: int = 10) -> list[OutboxMessage]:
+    """What the partner was sent or is about to be sent, newest first: purpose, channel,
+    status and dates only (subjects can name a patient)."""
+    return list(OutboxMessage.objects.filter(partner=partner)
+                .only("id", "channel", "purpose", "status", "created_at", "sent_at",
+                      "partner_id").order_by("-created_at", "-id")[:limit])

@@ -19,6 +19,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from refnet.accounts.audit import audit_patients
 from refnet.accounts.models import AuditAction
 from refnet.accounts.permissions import Cap, has_cap, requires
+from refnet.followups.selectors import partner_open_followups
+from refnet.outbox.selectors import partner_recent_messages
 
 from . import selectors, services
 from .charts import monthly_bar_svg
@@ -149,6 +151,9 @@ def _detail_context(request: HttpRequest, partner: Partner,
         "monthly_total": sum(n for _, n in monthly),
         "merges": selectors.partner_merge_history(partner),
         "contact_form": contact_form,
+        "open_followups": partner_open_followups(partner),
+        "recent_messages": (partner_recent_messages(partner)
+                            if has_cap(request.user, Cap.OUTBOX_VIEW) else None),
     }
 
 
