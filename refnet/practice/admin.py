@@ -5,7 +5,7 @@ from .models import Location, ServiceLine
 
 @admin.register(Location)
 class LocationAdmin(admin.ModelAdmin):
-    list_display = ("name", "city", "state", "zip_code", "is_active")
+    list_display = ("name", "city", "state", "zip_code", "default_assignee", "is_active")
     list_filter = ("is_active",)
 
 
