@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "refnet.referrals",
     "refnet.outbox",
     "refnet.followups",
+    "refnet.reports",
 ]
 
 MIDDLEWARE = [

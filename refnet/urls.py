@@ -9,6 +9,7 @@ urlpatterns = [
     path("partners/", include("refnet.partners.urls")),
     path("referrals/", include("refnet.referrals.urls")),
     path("inbox/", include("refnet.followups.urls")),
+    path("reports/", include("refnet.reports.urls")),
     path("messages/", include("refnet.outbox.urls")),
     path("u/", include("refnet.outbox.public_urls")),
     path("admin/", admin.site.urls),

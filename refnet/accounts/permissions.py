@@ -28,6 +28,8 @@ class Cap(StrEnum):
     MESSAGES_SEND = "messages.send"  # compose and queue a message to a partner
     OUTBOX_VIEW = "outbox.view"
     OUTBOX_MANAGE = "outbox.manage"  # resend, cancel, print the letters batch
+    REPORTS_VIEW = "reports.view"  # the dashboard and reports (aggregates)
+    REPORTS_PATIENT_ROWS = "reports.patient_rows"  # export the patient-level rows behind one
     ADMIN = "admin"
 
 
@@ -48,6 +50,8 @@ CAPABILITIES: dict[Cap, set[Role]] = {
     Cap.MESSAGES_SEND: _ALL,
     Cap.OUTBOX_VIEW: {Role.COORDINATOR, Role.OUTREACH, Role.MANAGER, Role.ADMIN},
     Cap.OUTBOX_MANAGE: {Role.COORDINATOR, Role.MANAGER, Role.ADMIN},
+    Cap.REPORTS_VIEW: {Role.COORDINATOR, Role.OUTREACH, Role.MANAGER, Role.ADMIN},
+    Cap.REPORTS_PATIENT_ROWS: {Role.COORDINATOR, Role.MANAGER, Role.ADMIN},
     Cap.ADMIN: {Role.ADMIN},
 }
 

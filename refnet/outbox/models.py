@@ -26,6 +26,7 @@ class Purpose(models.TextChoices):
     CHECK_IN = "check_in", "Check-in with a partner"
     REENGAGE = "reengage", "Re-engage a quiet partner"
     GENERAL = "general", "General message"
+    DIGEST = "digest", "Digest for staff"
 
 
 class Audience(models.TextChoices):
@@ -35,6 +36,7 @@ class Audience(models.TextChoices):
     CLINICAL = "clinical", "Clinical: a referring clinician"
     NAMED = "named", "Named: a non-clinical referrer, patient's authorization on file"
     GENERAL = "general", "General: anyone else"
+    STAFF = "staff", "Staff: someone in the practice (digests)"
 
 
 class MessageTemplate(models.Model):

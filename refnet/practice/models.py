@@ -35,3 +35,17 @@ class ServiceLine(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ZipCentroid(models.Model):
+    """The centre of a ZIP code (from a file the practice supplies, e.g. the Census ZCTA
+    gazetteer): how reports place patients without geocoding addresses over the internet."""
+
+    zip_code = models.CharField(max_length=5, primary_key=True)
+    latitude = models.DecimalField(max_digits=9, decimal_places=6)
+    longitude = models.DecimalField(max_digits=9, decimal_places=6)
+    city = models.CharField(max_length=100, blank=True)
+    state = models.CharField(max_length=2, blank=True)
+
+    def __str__(self) -> str:
+        return self.zip_code

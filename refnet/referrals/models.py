@@ -138,6 +138,14 @@ class Referral(models.Model):
         max_length=12, choices=ReferralStatus.choices, default=ReferralStatus.RECEIVED
     )
     status_changed_at = models.DateTimeField()
+    # For reports (reports.rollup): the practice-local month it was received, as YYYYMM,
+    # and when it first reached each stage. Set by referrals.services (and refnet seed);
+    # a later stage counts as reaching the earlier ones (booked on the first call).
+    received_month = models.PositiveIntegerField(default=0, editable=False)
+    contacted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    scheduled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    seen_at = models.DateTimeField(null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
     outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
     assigned_to = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

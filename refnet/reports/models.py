@@ -1,0 +1,60 @@
+"""Pre-aggregated referral counts, and who gets the digest.
+
+MonthlyReferralStat holds, per practice-local month and per combination of location,
+service line and the source partner's kind, category and owner, how many referrals were
+received and how many of those reached each stage. Database triggers keep it exact after
+every write to referrals or to a partner's kind, category or owner (migration 0002;
+reports.rollup explains them and can rebuild the table), so over-time reports read a few
+thousand rows instead of millions.
+"""
+
+from django.conf import settings
+from django.db import models
+
+
+class MonthlyReferralStat(models.Model):
+    month = models.PositiveIntegerField(help_text="YYYYMM, practice-local")
+    location_id = models.BigIntegerField()
+    service_line_id = models.BigIntegerField(default=0, help_text="0: none")
+    partner_kind = models.CharField(max_length=20, blank=True, help_text="blank: no source")
+    partner_category = models.CharField(max_length=20, blank=True)
+    owner_id = models.BigIntegerField(default=0, help_text="0: no owner")
+    received = models.IntegerField(default=0)
+    contacted = models.IntegerField(default=0)
+    scheduled = models.IntegerField(default=0)
+    seen = models.IntegerField(default=0)
+    won = models.IntegerField(default=0)
+    lost = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "location_id", "service_line_id", "partner_kind",
+                        "partner_category", "owner_id"],
+                name="monthly_referral_stat_key",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month} loc {self.location_id}: {self.received}"
+
+
+class DigestFrequency(models.TextChoices):
+    WEEKLY = "weekly", "Weekly (Monday morning)"
+    MONTHLY = "monthly", "Monthly (first of the month)"
+
+
+class DigestSubscription(models.Model):
+    """A user's digest: what changed, who to thank, who went quiet, by email through the
+    outbox. last_period_end makes sending idempotent: one digest per user per period."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="digest")
+    frequency = models.CharField(max_length=8, choices=DigestFrequency.choices,
+                                 default=DigestFrequency.WEEKLY)
+    is_active = models.BooleanField(default=True)
+    last_period_end = models.DateField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.frequency})"
