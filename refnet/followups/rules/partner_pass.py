@@ -194,10 +194,10 @@ def plan_progress_by_days(batch: Batch) -> None:
     rows = list(
         Referral.objects.filter(status__in=[ReferralStatus.SEEN, ReferralStatus.CLOSED_WON],
                                 source_partner__kind__in=list(CLINICAL_KINDS))
-        .exclude(Exists(discharged)).annotate(seen_at=Subquery(seen_at))
-        .filter(seen_at__gte=since)
+        .exclude(Exists(discharged)).annotate(first_seen=Subquery(seen_at))
+        .filter(first_seen__gte=since)
         .values("id", "source_partner_id", "source_contact_id", "location_id",
-                "received_at", "seen_at"))
+                "received_at", "first_seen"))
     partners = PartnerFacts.load(r["source_partner_id"] for r in rows)
     batch.book.load_overrides(partners)
     today = timezone.localdate(batch.now)
@@ -206,7 +206,7 @@ def plan_progress_by_days(batch: Batch) -> None:
         rule = batch.book.for_partner(RuleKind.PROGRESS_REPORT, partner)
         if rule is None or not rule.progress_every_days:
             continue
-        start = timezone.localdate(row["seen_at"])
+        start = timezone.localdate(row["first_seen"])
         periods = (today - start).days // rule.progress_every_days
         if periods < 1:
             continue
