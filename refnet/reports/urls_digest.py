@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+"""/reports/digest/: the user's own digest settings, with a preview of the next one."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from .views import digest
+
+urlpatterns = [
+    path("", digest.digest_settings, name="digest"),
+]

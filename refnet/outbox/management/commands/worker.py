@@ -2,10 +2,10 @@
 
     refnet worker [--once] [--no-rules] [--no-deliver] [--tick SECONDS] [--name NAME]
 
-Each tick: heartbeat; rules_tick (unless --no-rules); deliver due messages in batches until
-none are due (unless --no-deliver); then wait for the next tick or the next due message,
-whichever is sooner. SIGTERM or SIGINT: the message in hand is finished, the rest of the
-batch released, the heartbeat marked stopped, exit status 0.
+Each tick: heartbeat; rules_tick and digests_tick (unless --no-rules); deliver due messages
+in batches until none are due (unless --no-deliver); then wait for the next tick or the next
+due message, whichever is sooner. SIGTERM or SIGINT: the message in hand is finished, the
+rest of the batch released, the heartbeat marked stopped, exit status 0.
 """
 
 from __future__ import annotations
@@ -43,6 +43,20 @@ def run_rules(now) -> dict | None:
         return rules_tick(now=now)
     except Exception:
         log.exception("rules_tick failed; will try again next tick")
+        return None
+
+
+def run_digests(now) -> dict | None:
+    """Queue the digests that are due (reports.digest); a failure is logged, like the rules."""
+    try:
+        from refnet.reports.digest import digests_tick  # imported late, like rules_tick
+    except ImportError as exc:
+        log.warning("digests are not available (%s)", exc)
+        return None
+    try:
+        return digests_tick(now=now)
+    except Exception:
+        log.exception("digests_tick failed; will try again next tick")
         return None
 
 
@@ -96,6 +110,11 @@ class Command(BaseCommand):
         now = timezone.now()
         heartbeat(name)
         rules = None if options["no_rules"] else run_rules(now)
+        if not options["no_rules"]:
+            # Before delivery, so a digest queued now goes out in this same tick.
+            digests = run_digests(now)
+            if isinstance(digests, dict) and any(digests.values()):
+                rules = {**(rules if isinstance(rules, dict) else {}), **digests}
         counts = DeliveryCounts() if options["no_deliver"] else deliver_due(worker=name,
                                                                             stop=stop)
         ms = (time.perf_counter() - started) * 1000
