@@ -8,8 +8,8 @@ from .permissions import public
 HOME_BY_ROLE = {
     Role.FRONT_DESK: "referrals:intake",
     Role.COORDINATOR: "referrals:list",
-    Role.OUTREACH: "partners:list",
-    Role.MANAGER: "referrals:list",
+    Role.OUTREACH: "reports:dashboard",
+    Role.MANAGER: "reports:dashboard",
     Role.ADMIN: "referrals:list",
 }
 

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from .views import reports
+
+urlpatterns = [
+    path("", reports.report_list, name="list"),
+    path("<slug:slug>/", reports.report_detail, name="report"),
+]

@@ -19,7 +19,7 @@ def test_passwords_are_stored_with_argon2(db, settings):
 
 @pytest.mark.parametrize("role,start", [
     ("front_desk", "/referrals/intake/"), ("coordinator", "/referrals/"),
-    ("outreach", "/partners/"), ("manager", "/referrals/"),
+    ("outreach", "/reports/"), ("manager", "/reports/"),
 ])
 def test_each_role_lands_on_its_start_page(client, users, role, start):
     response = client.post(LOGIN, {"username": users[role].username, "password": PASSWORD},

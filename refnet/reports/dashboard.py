@@ -1,0 +1,220 @@
+"""The dashboard's reads: a handful of aggregate queries, whatever the size of the practice.
+
+1. One query on MonthlyReferralStat (kept exact by triggers) gives the 24-month trend, and
+   from the same rows this month, last month, the same month last year and the funnel.
+2. One grouped query on the month's referrals (index on source_partner, received_at) gives
+   the top referrers; one more finds who referred for the first time ever.
+3. Open re-engage follow-ups (partners gone quiet) and overdue follow-ups by owner read the
+   follow-up table's partial indexes on open rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from refnet.followups.models import FollowUp, FollowUpStatus, RuleKind
+from refnet.partners.models import Partner, PartnerKind
+
+from .forms import month_end, month_start
+from .models import MonthlyReferralStat
+
+TREND_MONTHS = 24
+TOP_REFERRERS = 10
+NEW_REFERRERS = 10
+QUIET_PARTNERS = 10
+STAGES = ("received", "contacted", "scheduled", "seen", "won")
+STAGE_LABELS = {"received": "Received", "contacted": "Contacted", "scheduled": "Scheduled",
+                "seen": "Seen", "won": "Became patients"}
+
+
+def month_key(day: date) -> int:
+    return day.year * 100 + day.month
+
+
+def day_start(day: date) -> datetime:
+    # Local midnight as an aware datetime, so received_at's indexes stay usable.
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+@dataclass
+class MonthFigures:
+    month: date
+    received: int = 0
+    contacted: int = 0
+    scheduled: int = 0
+    seen: int = 0
+    won: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.month:%b %Y}"
+
+
+@dataclass
+class Referrer:
+    partner_id: int
+    name: str
+    kind: str
+    referrals: int
+
+    @property
+    def kind_label(self) -> str:
+        return PartnerKind(self.kind).label if self.kind in PartnerKind.values else self.kind
+
+
+@dataclass
+class OwnerOverdue:
+    owner_id: int | None
+    name: str
+    overdue: int
+
+
+@dataclass
+class Dashboard:
+    month: date
+    location_id: int | None
+    this: MonthFigures
+    last: MonthFigures
+    year_ago: MonthFigures
+    trend: list[MonthFigures]
+    top_referrers: list[Referrer]
+    new_referrers: list[Referrer]
+    new_referrers_total: int
+    quiet: list[FollowUp]
+    quiet_total: int
+    overdue_by_owner: list[OwnerOverdue]
+    funnel: list[tuple[str, str, int, float | None]] = field(default_factory=list)
+
+    @property
+    def overdue_total(self) -> int:
+        return sum(o.overdue for o in self.overdue_by_owner)
+
+
+def monthly_figures(first: date, last: date, *, location_id: int | None) -> list[MonthFigures]:
+    """Per month from `first` to `last` (first days of months), empty months included."""
+    qs = MonthlyReferralStat.objects.filter(month__gte=month_key(first),
+                                            month__lte=month_key(last))
+    if location_id:
+        qs = qs.filter(location_id=location_id)
+    sums = {row["month"]: row for row in qs.values("month").annotate(
+        **{stage: Sum(stage) for stage in STAGES})}
+    out = []
+    month = first
+    while month <= last:
+        row = sums.get(month_key(month), {})
+        out.append(MonthFigures(month, **{s: row.get(s) or 0 for s in STAGES}))
+        month = month_start(month, 1)
+    return out
+
+
+def _month_referrals(month: date, location_id: int | None):
+    from refnet.referrals.models import Referral
+
+    qs = Referral.objects.filter(received_at__gte=day_start(month),
+                                 received_at__lt=day_start(month_start(month, 1)),
+                                 source_partner__isnull=False)
+    return qs.filter(location_id=location_id) if location_id else qs
+
+
+def top_referrers(month: date, *, location_id: int | None,
+                  limit: int = TOP_REFERRERS) -> list[Referrer]:
+    rows = (_month_referrals(month, location_id)
+            .values("source_partner", "source_partner__name", "source_partner__kind")
+            .annotate(n=Count("id")).order_by("-n", "source_partner__name")[:limit])
+    return [Referrer(r["source_partner"], r["source_partner__name"],
+                     r["source_partner__kind"], r["n"]) for r in rows]
+
+
+def new_referrers(month: date, *, location_id: int | None,
+                  limit: int = NEW_REFERRERS) -> tuple[list[Referrer], int]:
+    """Partners whose first-ever referral (to any location) came this month, most
+    referrals first, and how many there are. The month's referrals are grouped per partner
+    first, so the "anything earlier?" probe runs once per partner, not once per referral."""
+    from refnet.referrals.models import Referral
+
+    table = Referral._meta.db_table
+    start, end = day_start(month), day_start(month_start(month, 1))
+    where_location = "AND location_id = %s" if location_id else ""
+    params: list = [start, end] + ([location_id] if location_id else []) + [start]
+    sql = f"""
+        SELECT m.partner_id, m.n FROM (
+            SELECT source_partner_id AS partner_id, COUNT(*) AS n FROM {table}
+            WHERE received_at >= %s AND received_at < %s AND source_partner_id IS NOT NULL
+            {where_location}
+            GROUP BY source_partner_id
+        ) m
+        WHERE NOT EXISTS (SELECT 1 FROM {table} r
+                          WHERE r.source_partner_id = m.partner_id AND r.received_at < %s)
+        ORDER BY m.n DESC, m.partner_id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        found = cursor.fetchall()
+    shown = found[:limit]
+    partners = Partner.objects.in_bulk([pid for pid, _ in shown])
+    return ([Referrer(pid, partners[pid].name, partners[pid].kind, n)
+             for pid, n in shown if pid in partners], len(found))
+
+
+def partners_gone_quiet(*, limit: int = QUIET_PARTNERS) -> tuple[list[FollowUp], int]:
+    """Open re-engage follow-ups: their summary carries the partner's own baseline."""
+    qs = FollowUp.objects.filter(status=FollowUpStatus.OPEN, kind=RuleKind.REENGAGE)
+    rows = list(qs.select_related("partner", "assignee").order_by("due_at", "id")[:limit])
+    total = len(rows) if len(rows) < limit else qs.count()
+    return rows, total
+
+
+def overdue_by_owner(*, location_id: int | None,
+                     now: datetime | None = None) -> list[OwnerOverdue]:
+    """Open follow-ups past due, per assignee (unassigned as one line), most first.
+    With a location, partner follow-ups (no location) still count: they serve every one."""
+    now = now or timezone.now()
+    qs = FollowUp.objects.filter(status=FollowUpStatus.OPEN, due_at__lt=now)
+    if location_id:
+        qs = qs.filter(Q(location_id=location_id) | Q(location__isnull=True))
+    rows = list(qs.values("assignee").annotate(n=Count("id")).order_by("-n", "assignee"))
+    users = get_user_model().objects.in_bulk([r["assignee"] for r in rows if r["assignee"]])
+    out = []
+    for r in rows:
+        user = users.get(r["assignee"])
+        name = (user.get_full_name() or user.username) if user else "Unassigned"
+        out.append(OwnerOverdue(r["assignee"], name, r["n"]))
+    return out
+
+
+def funnel(figures: MonthFigures) -> list[tuple[str, str, int, float | None]]:
+    """(stage, label, count, share of received) for each stage of the month's referrals."""
+    received = figures.received
+    return [(s, STAGE_LABELS[s], getattr(figures, s),
+             (getattr(figures, s) / received) if received else None) for s in STAGES]
+
+
+def dashboard(*, month: date, location_id: int | None = None,
+              now: datetime | None = None) -> Dashboard:
+    month = month_start(month)
+    first = month_start(month, -(TREND_MONTHS - 1))
+    trend = monthly_figures(first, month, location_id=location_id)
+    by_month = {f.month: f for f in trend}
+    this = by_month[month]
+    tops = top_referrers(month, location_id=location_id)
+    new, new_total = new_referrers(month, location_id=location_id)
+    quiet, quiet_total = partners_gone_quiet()
+    return Dashboard(
+        month=month, location_id=location_id, this=this,
+        last=by_month[month_start(month, -1)],
+        year_ago=by_month[month_start(month, -12)],
+        trend=trend, top_referrers=tops, new_referrers=new, new_referrers_total=new_total,
+        quiet=quiet, quiet_total=quiet_total,
+        overdue_by_owner=overdue_by_owner(location_id=location_id, now=now),
+        funnel=funnel(this),
+    )
+
+
+def month_bounds(month: date) -> tuple[date, date]:
+    return month_start(month), month_end(month)
