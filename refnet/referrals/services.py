@@ -14,6 +14,7 @@ from refnet.partners.models import Contact, Partner
 from refnet.partners.selectors import partner_survivor
 from refnet.partners.services import partner_create
 from refnet.practice.models import Location, ServiceLine
+from refnet.reports.rollup import local_month, stamp_stage_times
 
 from .models import (
     CLOSED_STATUSES,
@@ -98,6 +99,7 @@ def referral_record(
         service_line=service_line,
         channel=channel,
         received_at=received_at or now,
+        received_month=local_month(received_at or now),  # what the monthly reports count
         status=ReferralStatus.RECEIVED,
         status_changed_at=now,
         reason=reason,
@@ -164,6 +166,7 @@ def referral_transition(
     )
     referral.status = to_status
     referral.status_changed_at = now
+    stamp_stage_times(referral, to_status=to_status, at=now)  # first time at each stage
     if outcome:
         referral.outcome = outcome
     referral._history_user = by

@@ -1,0 +1,158 @@
+"""The monthly referral rollup (reports.MonthlyReferralStat) and the stage times it counts.
+
+How the table stays exact after every write (triggers from migration reports/0002, the
+same logic on SQLite and PostgreSQL):
+
+1. Each referral contributes one row's worth of counts to the key (received_month,
+   location, service line or 0, its source partner's kind, category and owner, or
+   '', '', 0 without a source): received +1, contacted +1 if contacted_at is set,
+   scheduled and seen likewise, won +1 if its status is closed_won, lost +1 if closed_lost.
+2. AFTER INSERT adds the new row's contribution with an upsert (insert the key, or add
+   to the counts already there).
+3. AFTER DELETE subtracts the old row's contribution the same way.
+4. AFTER UPDATE of any column the contribution depends on (month, location, service line,
+   source partner, stage times, status), and only when one of them really changed:
+   subtract OLD's contribution, add NEW's. A merge that repoints referrals to the
+   survivor, or a raw SQL UPDATE of a status, goes through here too.
+5. AFTER UPDATE OF kind, category, owner_id on a partner (when one changed): move all its
+   referrals' counts from the old dims to the new, with one aggregated upsert per side
+   (grouped by month, location, service line), not one per referral.
+6. Counts may reach 0 and the row stays; readers sum, so an all-zero row is harmless and
+   rollup_check() ignores it.
+
+What bypasses the triggers: TRUNCATE, and bulk loads that drop them (`refnet seed`, via
+rollup_triggers_dropped()); after those, rollup_rebuild() (`refnet reports_rebuild`)
+recomputes the table from scratch in one grouped INSERT ... SELECT.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+# A later stage counts as reaching the earlier ones (booked on the first call means
+# contacted then); "closed: did not come" reaches no stage but closed.
+STAGE_TIMES: dict[str, tuple[str, ...]] = {
+    "contacted": ("contacted_at",),
+    "scheduled": ("contacted_at", "scheduled_at"),
+    "seen": ("contacted_at", "scheduled_at", "seen_at"),
+    "closed_won": ("contacted_at", "scheduled_at", "seen_at", "closed_at"),
+    "closed_lost": ("closed_at",),
+}
+COUNTS = ("received", "contacted", "scheduled", "seen", "won", "lost")
+KEY = ("month", "location_id", "service_line_id", "partner_kind", "partner_category",
+       "owner_id")
+
+
+def local_month(moment: datetime) -> int:
+    """The practice-local month of a moment as YYYYMM (settings.TIME_ZONE, not the
+    user's): 23:30 on January 31 in New York is January, though February in UTC."""
+    local = moment.astimezone(timezone.get_default_timezone())
+    return local.year * 100 + local.month
+
+
+def stage_times_fields(to_status: str) -> tuple[str, ...]:
+    """The stage-time fields reaching `to_status` sets, if still empty."""
+    return STAGE_TIMES.get(to_status, ())
+
+
+def stamp_stage_times(referral: Any, *, to_status: str, at: datetime) -> list[str]:
+    """Set the stage times `to_status` reaches and that are still empty; returns the
+    fields set. The first time a stage was reached stands (a re-booking keeps the first
+    scheduled_at)."""
+    changed = []
+    for name in stage_times_fields(to_status):
+        if getattr(referral, name) is None:
+            setattr(referral, name, at)
+            changed.append(name)
+    return changed
+
+
+def _migration() -> Any:
+    # A module name starting with a digit cannot be imported with `import`.
+    return importlib.import_module("refnet.reports.migrations.0002_rollup_triggers")
+
+
+def _statements() -> tuple[list[str], list[str]]:
+    return _migration().BY_VENDOR[connection.vendor]
+
+
+@transaction.atomic
+def rollup_rebuild() -> int:
+    """Recompute the whole table from the referrals; returns its row count. Blocks
+    referral writes meanwhile on PostgreSQL, so none is counted twice or missed."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("LOCK TABLE referrals_referral, partners_partner IN SHARE MODE")
+        for sql in _migration().REBUILD:
+            cursor.execute(sql)
+        cursor.execute(f"SELECT COUNT(*) FROM {_migration().STAT}")
+        return cursor.fetchone()[0]
+
+
+def _expected() -> dict[tuple, tuple]:
+    rebuild = _migration().REBUILD[1]
+    select = rebuild[rebuild.index("SELECT"):]
+    with connection.cursor() as cursor:
+        cursor.execute(select)
+        return {tuple(row[:6]): tuple(int(v) for v in row[6:]) for row in cursor.fetchall()}
+
+
+def _stored() -> dict[tuple, tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {', '.join(KEY + COUNTS)} FROM {_migration().STAT}")
+        return {tuple(row[:6]): tuple(row[6:]) for row in cursor.fetchall()
+                if any(row[6:])}
+
+
+def rollup_check() -> list[str]:
+    """Differences between the table and a fresh aggregate of the referrals, one line per
+    key that differs; empty when the table is exact. Reads a few thousand rows each side."""
+    with transaction.atomic():
+        expected, stored = _expected(), _stored()
+    zero = (0,) * len(COUNTS)
+    differences = []
+    for key in sorted(set(expected) | set(stored), key=repr):
+        want, have = expected.get(key, zero), stored.get(key, zero)
+        if want != have:
+            month, location, line, kind, category, owner = key
+            detail = ", ".join(f"{name} {h} (expected {w})"
+                               for name, h, w in zip(COUNTS, have, want, strict=True) if h != w)
+            differences.append(f"{month} location {location} service line {line} "
+                               f"kind {kind or '-'} category {category or '-'} owner {owner}: "
+                               f"{detail}")
+    return differences
+
+
+def rollup_triggers_installed() -> bool:
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' "
+                           "AND name LIKE 'reports_rollup_%'")
+        else:
+            cursor.execute("SELECT COUNT(*) FROM pg_trigger WHERE tgname LIKE 'reports_rollup_%'")
+        return cursor.fetchone()[0] > 0
+
+
+@contextmanager
+def rollup_triggers_dropped() -> Iterator[None]:
+    """For bulk loads: drop the triggers (per-row upserts would slow a load of millions
+    several times over), and on exit recreate them and rebuild the table once. Not for use
+    while other processes write referrals: their writes would be missed until a rebuild."""
+    up, down = _statements()
+    with connection.cursor() as cursor:
+        for sql in down:
+            cursor.execute(sql)
+    try:
+        yield
+    finally:
+        with transaction.atomic(), connection.cursor() as cursor:
+            for sql in up:
+                cursor.execute(sql)
+        rollup_rebuild()

@@ -1,0 +1,245 @@
+"""The monthly rollup stays exact after every kind of write, and the stage times and local
+month are set the way reports count them."""
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.db import connection
+from django.utils import timezone
+
+from refnet.partners.models import Partner
+from refnet.partners.services import partner_merge, partner_update
+from refnet.practice.models import ServiceLine
+from refnet.referrals.models import TRANSITIONS, Referral, ReferralStatus
+from refnet.referrals.services import referral_resolve_source, referral_transition
+from refnet.reports.models import MonthlyReferralStat
+from refnet.reports.rollup import local_month, rollup_check, rollup_rebuild
+
+NOW = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)
+
+
+def stats(**filters) -> dict[str, int]:
+    rows = MonthlyReferralStat.objects.filter(**filters)
+    return {c: sum(getattr(r, c) for r in rows)
+            for c in ("received", "contacted", "scheduled", "seen", "won", "lost")}
+
+
+def test_local_month_uses_practice_time_zone(settings):
+    settings.TIME_ZONE = "America/New_York"
+    # 23:30 on January 31 in New York is 04:30 on February 1 in UTC.
+    assert local_month(datetime(2025, 2, 1, 4, 30, tzinfo=UTC)) == 202501
+    assert local_month(datetime(2025, 2, 1, 5, 0, tzinfo=UTC)) == 202502
+
+
+@time_machine.travel(NOW, tick=False)
+def test_month_boundary_in_local_time(make_referral):
+    late_january = datetime(2025, 2, 1, 4, 30, tzinfo=UTC)  # 23:30 Jan 31 in New York
+    referral = make_referral(received_at=late_january)
+    assert referral.received_month == 202501
+    assert stats(month=202501)["received"] == 1
+    assert stats(month=202502)["received"] == 0
+    assert rollup_check() == []
+
+
+@time_machine.travel(NOW, tick=False)
+def test_stage_times_first_reach_and_fill_earlier(make_referral, users):
+    coordinator = users["coordinator"]
+    referral = make_referral()
+    referral = referral_transition(referral=referral, to_status="scheduled", by=coordinator)
+    # Booked on the first call: contacted then too.
+    assert referral.contacted_at == referral.scheduled_at == NOW
+    with time_machine.travel(NOW + timedelta(days=2), tick=False):
+        referral = referral_transition(referral=referral, to_status="contacted", by=coordinator)
+        referral = referral_transition(referral=referral, to_status="scheduled", by=coordinator)
+    assert referral.scheduled_at == NOW  # the first booking stands
+    with time_machine.travel(NOW + timedelta(days=5), tick=False):
+        referral = referral_transition(referral=referral, to_status="seen", by=coordinator)
+        referral = referral_transition(referral=referral, to_status="closed_won", by=coordinator)
+    assert referral.seen_at == referral.closed_at == NOW + timedelta(days=5)
+    assert stats() == {"received": 1, "contacted": 1, "scheduled": 1, "seen": 1, "won": 1,
+                       "lost": 0}
+    lost = referral_transition(referral=make_referral(), to_status="closed_lost",
+                               by=coordinator, outcome="no_response")
+    assert (lost.contacted_at, lost.scheduled_at, lost.seen_at) == (None, None, None)
+    assert lost.closed_at == NOW
+    assert stats()["lost"] == 1
+    assert rollup_check() == []
+
+
+@time_machine.travel(NOW, tick=False)
+def test_no_source_and_no_service_line(make_referral, make_patient, location):
+    from refnet.referrals.services import referral_record
+
+    referral_record(patient=make_patient(), source_unknown=True, location=location, by=None)
+    row = MonthlyReferralStat.objects.get()
+    assert (row.partner_kind, row.partner_category, row.owner_id, row.service_line_id) == (
+        "", "", 0, 0)
+    assert row.received == 1
+    assert rollup_check() == []
+
+
+@time_machine.travel(NOW, tick=False)
+def test_partner_change_moves_counts(make_referral, make_partner, users):
+    partner = make_partner(name="Peak Gym", kind="local_business", category="gym_trainer")
+    for _ in range(3):
+        make_referral(source_partner=partner)
+    partner_update(partner=partner, by=None, category="sports_yoga", owner=users["outreach"])
+    assert stats(partner_category="gym_trainer")["received"] == 0
+    assert stats(partner_category="sports_yoga", owner_id=users["outreach"].pk)[
+        "received"] == 3
+    assert rollup_check() == []
+
+
+@time_machine.travel(NOW, tick=False)
+def test_check_reports_differences_and_rebuild_fixes(make_referral):
+    make_referral()
+    MonthlyReferralStat.objects.update(received=5)
+    differences = rollup_check()
+    assert len(differences) == 1 and "received 5 (expected 1)" in differences[0]
+    rollup_rebuild()
+    assert rollup_check() == []
+
+
+def _random_writes(rng: random.Random, steps: int, *, users, location, other_location,
+                   make_partner, make_patient) -> None:
+    """A seeded random walk of writes through the services (and two raw ones), checking
+    the rollup after each step."""
+    from refnet.referrals.services import referral_record
+
+    lines = [None, ServiceLine.objects.create(name="Chiropractic"),
+             ServiceLine.objects.create(name="Massage")]
+    owners = [None, users["outreach"], users["manager"]]
+    for name, kind, category in [
+        ("Dr Ada Lee", "clinician", ""), ("Bay Practice", "medical_practice", ""),
+        ("Core Gym", "local_business", "gym_trainer"), ("Core Gym LLC", "local_business", "shop"),
+    ]:
+        make_partner(name=name, kind=kind, category=category)
+    patients = [make_patient(last_name=f"Synthetic{i}") for i in range(4)]
+    start = datetime(2024, 12, 31, 20, 0, tzinfo=UTC)  # around New York's new year
+    actions = ["record"] * 5 + ["transition"] * 6 + ["resolve", "merge", "partner",
+                                                     "delete", "raw_status", "raw_move"]
+    for step in range(steps):
+        action = rng.choice(actions)
+        live = list(Partner.objects.live())
+        referrals = list(Referral.objects.all())
+        if action == "record" or not referrals:
+            unknown = rng.random() < 0.2
+            referral_record(
+                patient=rng.choice(patients),
+                source_partner=None if unknown else rng.choice(live),
+                source_unknown=unknown, location=rng.choice([location, other_location]),
+                service_line=rng.choice(lines),
+                received_at=start + timedelta(hours=rng.randrange(0, 24 * 40, 3)), by=None)
+        elif action == "transition":
+            referral = rng.choice(referrals)
+            moves = TRANSITIONS[referral.status]
+            if moves:
+                to = rng.choice(moves)
+                referral_transition(
+                    referral=referral, to_status=to, by=users["coordinator"],
+                    outcome="no_show" if to == ReferralStatus.CLOSED_LOST else "")
+        elif action == "resolve":
+            open_ = [r for r in referrals if r.source_status == "unresolved"]
+            if open_:
+                referral_resolve_source(referral=rng.choice(open_), partner=rng.choice(live),
+                                        by=None)
+        elif action == "merge" and len(live) > 2:
+            survivor, duplicate = rng.sample(live, 2)
+            partner_merge(survivor=survivor, duplicate=duplicate, by=None)
+        elif action == "partner":
+            partner = rng.choice(live)
+            if partner.kind in ("local_business", "community_org"):
+                fields = {"category": rng.choice(["gym_trainer", "shop", "realtor"])}
+            elif rng.random() < 0.5:
+                fields = {"kind": rng.choice(["clinician", "medical_practice"])}
+            else:
+                fields = {}
+            partner_update(partner=partner, by=None, owner=rng.choice(owners), **fields)
+        elif action == "delete":
+            Referral.objects.filter(pk=rng.choice(referrals).pk).delete()
+        elif action == "raw_status":
+            with connection.cursor() as cursor:
+                cursor.execute("UPDATE referrals_referral SET status = %s WHERE id = %s",
+                               [rng.choice(ReferralStatus.values), rng.choice(referrals).pk])
+        elif action == "raw_move":
+            # Several rows at once, across months and locations.
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE referrals_referral SET location_id = %s, "
+                    "received_month = received_month + 1 WHERE id %% 2 = %s",
+                    [rng.choice([location, other_location]).pk, rng.randrange(2)])
+        assert rollup_check() == [], f"after step {step}: {action}"
+
+
+@time_machine.travel(NOW, tick=True)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_writes_keep_rollup_exact(seed, users, location, other_location,
+                                         make_partner, make_patient):
+    _random_writes(random.Random(seed), 60, users=users, location=location,
+                   other_location=other_location, make_partner=make_partner,
+                   make_patient=make_patient)
+    assert MonthlyReferralStat.objects.exists()
+    before = {(r.month, r.location_id, r.received) for r in MonthlyReferralStat.objects.all()
+              if r.received}
+    rollup_rebuild()
+    after = {(r.month, r.location_id, r.received) for r in MonthlyReferralStat.objects.all()}
+    assert before == after
+
+
+def test_seed_then_rollup_exact(db):
+    from refnet.practice.seed import seed_database
+
+    report = seed_database(partners=60, referrals=600, stream=None,
+                           now=datetime(2025, 3, 10, 15, 0, tzinfo=UTC))
+    assert report.referrals == 600
+    assert rollup_check() == []
+    assert stats()["received"] == 600
+    assert not Referral.objects.filter(received_month=0).exists()
+    # Stage times agree with the statuses the seeder wrote.
+    assert not Referral.objects.filter(status="closed_won", seen_at__isnull=True).exists()
+    assert not Referral.objects.filter(status="received", contacted_at__isnull=False).exists()
+    assert not Referral.objects.filter(status__in=["closed_won", "closed_lost"],
+                                       closed_at__isnull=True).exists()
+    sample = Referral.objects.order_by("pk")[:50]
+    assert all(r.received_month == local_month(r.received_at) for r in sample)
+    # A referral written afterwards goes through the recreated triggers.
+    referral = Referral.objects.order_by("pk").first()
+    referral_transition_raw = Referral.objects.filter(pk=referral.pk)
+    referral_transition_raw.update(location_id=referral.location_id, received_month=190001)
+    assert stats(month=190001)["received"] == 1
+    assert rollup_check() == []
+
+
+@time_machine.travel(NOW, tick=False)
+def test_insert_cost_with_and_without_triggers(make_referral, capsys):
+    """Not a pass/fail figure: how much the triggers add to one referral insert (printed,
+    see docs/benchmarks.md)."""
+    import time
+
+    from refnet.reports.rollup import rollup_triggers_dropped
+
+    source = make_referral().pk
+    columns = ", ".join(f.column for f in Referral._meta.concrete_fields if not f.primary_key)
+    # A bare SQL insert, so that the history and follow-up rules of a service call do not
+    # hide the triggers' share.
+    sql = (f"INSERT INTO referrals_referral ({columns}) SELECT {columns} "
+           "FROM referrals_referral WHERE id = %s")
+
+    def insert_many(n: int) -> float:
+        with connection.cursor() as cursor:
+            started = time.perf_counter()
+            for _ in range(n):
+                cursor.execute(sql, [source])
+            return (time.perf_counter() - started) / n * 1e6
+
+    insert_many(50)  # warm up
+    with_triggers = insert_many(500)
+    with rollup_triggers_dropped():
+        without = insert_many(500)
+    with capsys.disabled():
+        print(f"\n[{connection.vendor}] referral insert: {with_triggers:.0f} us with triggers, "
+              f"{without:.0f} us without")
+    assert rollup_check() == []
+    assert timezone.now() == NOW
