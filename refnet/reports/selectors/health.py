@@ -1,0 +1,227 @@
+"""Partner health (trend per partner, gone quiet, at risk) and loop health (thank-yous and
+outcome updates on time, late, missing, by owner)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from refnet.followups.models import FollowUp, FollowUpStatus, RuleKind
+from refnet.partners.models import Partner
+from refnet.reports.charts import ChartSpec, Series
+
+from .base import (
+    Column,
+    ReportFilter,
+    ReportTable,
+    base_params,
+    list_exact,
+    may_see_rows,
+    period_bounds,
+    rate,
+    referral_list_url,
+    referrals_in,
+    user_label,
+)
+from .sources import _kind_label
+
+HEALTH_TOP = 50  # partners by volume, besides every gone-quiet and at-risk one
+HEALTH_LIST_CAP = 200  # gone quiet / at risk rows shown (the note says how many more)
+WINDOW = 90
+# At risk: the last 90 days at 60% or less of the 90 before, when those had at least 4.
+AT_RISK_RATIO = (3, 5)
+AT_RISK_MIN_BEFORE = 4
+
+
+def _windows(f: ReportFilter) -> dict[str, tuple[Any, Any]]:
+    prev = f.previous()
+    return {
+        "current": period_bounds(f.start, f.end),
+        "previous": period_bounds(prev.start, prev.end),
+        "last90": period_bounds(f.end - timedelta(days=WINDOW - 1), f.end),
+        "before90": period_bounds(f.end - timedelta(days=2 * WINDOW - 1),
+                                  f.end - timedelta(days=WINDOW)),
+    }
+
+
+def _partner_counts(f: ReportFilter):
+    """Per source partner, the four windows' counts as conditional aggregates of one query
+    over the referral rows of the earliest to the latest window."""
+    w = _windows(f)
+    lo = min(b[0] for b in w.values())
+    qs = referrals_in(f, start=timezone.localdate(lo), end=f.end).filter(
+        source_partner__isnull=False)
+    return qs.values("source_partner_id").annotate(**{
+        name: Count("id", filter=Q(received_at__gte=a, received_at__lt=b))
+        for name, (a, b) in w.items()})
+
+
+def _partner_filter(f: ReportFilter, prefix: str = "") -> Q:
+    q = Q()
+    if f.partner_kinds:
+        q &= Q(**{f"{prefix}kind__in": f.partner_kinds})
+    if f.partner_categories:
+        q &= Q(**{f"{prefix}category__in": f.partner_categories})
+    if f.owner_ids:
+        q &= Q(**{f"{prefix}owner_id__in": f.owner_ids})
+    return q
+
+
+def partner_health(f: ReportFilter, *, user: Any) -> ReportTable:
+    """One row per partner worth a look: every partner gone quiet (an open re-engage
+    follow-up: the rules engine decides, against the partner's own baseline, and its
+    summary says why), every partner at risk (falling trend), then the biggest referrers
+    of the period; each with this period against the one before and the last 90 days
+    against the 90 before."""
+    counts = _partner_counts(f)
+    num, den = AT_RISK_RATIO
+    # last90 <= 60% of before90, compared as last90 * 5 <= before90 * 3: integers, exact.
+    at_risk_qs = (counts.filter(before90__gte=AT_RISK_MIN_BEFORE)
+                  .annotate(l5=F("last90") * den, b3=F("before90") * num)
+                  .filter(l5__lte=F("b3")).order_by("-before90", "source_partner_id"))
+    n_at_risk = at_risk_qs.count()
+    at_risk = {r["source_partner_id"]: r for r in at_risk_qs[:HEALTH_LIST_CAP]}
+
+    quiet_qs = FollowUp.objects.filter(kind=RuleKind.REENGAGE, status=FollowUpStatus.OPEN,
+                                       partner__isnull=False).filter(
+        _partner_filter(f, "partner__"))
+    if f.location_ids:
+        quiet_qs = quiet_qs.filter(location_id__in=f.location_ids)
+    n_quiet = quiet_qs.count()
+    quiet = dict(quiet_qs.order_by("due_at", "id").values_list("partner_id", "summary")
+                 [:HEALTH_LIST_CAP])
+
+    top = {r["source_partner_id"]: r
+           for r in counts.filter(current__gt=0).order_by("-current", "source_partner_id")
+           [:HEALTH_TOP]}
+    extra_ids = [pid for pid in quiet if pid not in top and pid not in at_risk]
+    extra = {r["source_partner_id"]: r
+             for r in counts.filter(source_partner_id__in=extra_ids)} if extra_ids else {}
+    figures = {**extra, **top, **at_risk}
+    partners = {p.pk: p for p in Partner.objects.filter(
+        pk__in=set(figures) | set(quiet)).select_related("owner")}
+
+    prev = f.previous()
+    show_links = may_see_rows(user) and list_exact(f)
+    rows = []
+    order = (list(quiet) + [p for p in at_risk if p not in quiet]
+             + [p for p in top if p not in quiet and p not in at_risk])
+    zero = {"current": 0, "previous": 0, "last90": 0, "before90": 0}
+    for pid in order:
+        p = partners.get(pid)
+        if p is None:
+            continue
+        c = figures.get(pid, zero)
+        status = "gone quiet" if pid in quiet else "at risk" if pid in at_risk else ""
+        why = quiet.get(pid) or (
+            f"{c['last90']} in the last {WINDOW} days, down from {c['before90']}"
+            if pid in at_risk else "")
+        row = {"partner": p.name, "kind": _kind_label(p.kind),
+               "owner": user_label(p.owner) if p.owner_id else "",
+               "current": c["current"], "previous": c["previous"],
+               "change": c["current"] - c["previous"],
+               "last90": c["last90"], "before90": c["before90"],
+               "trend": (c["last90"] - c["before90"]) / c["before90"] if c["before90"] else None,
+               "status": status, "why": why, "_links": {}}
+        if show_links and c["current"]:
+            row["_links"]["current"] = referral_list_url(f.start, f.end, **base_params(f),
+                                                         source=pid)
+        if show_links and c["previous"]:
+            row["_links"]["previous"] = referral_list_url(prev.start, prev.end,
+                                                          **base_params(f), source=pid)
+        rows.append(row)
+    columns = [Column("partner", "Partner"), Column("kind", "Kind"), Column("owner", "Owner"),
+               Column("current", "This period", "int"),
+               Column("previous", "Previous period", "int"), Column("change", "Change", "int"),
+               Column("last90", f"Last {WINDOW} days", "int"),
+               Column("before90", f"{WINDOW} days before", "int"),
+               Column("trend", "Trend", "pct"), Column("status", "Status"),
+               Column("why", "Why (against their own baseline)")]
+    chart_rows = [r for r in rows if r["current"] or r["previous"]][:10]
+    chart = ChartSpec(kind="bar", title="Partners: this period and the one before",
+                      labels=[r["partner"] for r in chart_rows],
+                      series=[Series("This period", [r["current"] for r in chart_rows]),
+                              Series("Previous period", [r["previous"] for r in chart_rows])],
+                      unit="referrals")
+    notes = [f"{n_quiet} gone quiet, {n_at_risk} at risk (the last {WINDOW} days at 60% or "
+             f"less of the {WINDOW} before, which had at least {AT_RISK_MIN_BEFORE})."]
+    if n_quiet > HEALTH_LIST_CAP or n_at_risk > HEALTH_LIST_CAP:
+        notes.append(f"Each list shows its first {HEALTH_LIST_CAP}.")
+    return ReportTable(title="Partner health", columns=columns, rows=rows, chart=chart,
+                       totals={"partner": "Gone quiet / at risk",
+                               "status": f"{n_quiet} / {n_at_risk}"},
+                       note=" ".join(notes), filters=f)
+
+
+LOOP_KINDS = (RuleKind.THANK_REFERRER, RuleKind.OUTCOME_UPDATE)
+
+
+def loop_health(f: ReportFilter, *, user: Any, now=None) -> ReportTable:
+    """Thank-yous and outcome updates whose promised date (original_due_at: snoozing does
+    not move the promise) falls in the period, by assignee and kind: done on time (at or
+    before it), late (after), missing (skipped, or still open past it), and still open
+    but not yet due. Rates are shares of those settled (on time + late + missing)."""
+    now = now or timezone.now()
+    lo, hi = period_bounds(f.start, f.end)
+    qs = FollowUp.objects.filter(kind__in=LOOP_KINDS, original_due_at__gte=lo,
+                                 original_due_at__lt=hi).filter(_partner_filter(f, "partner__"))
+    if f.location_ids:
+        qs = qs.filter(location_id__in=f.location_ids)
+    if f.service_line_ids:
+        qs = qs.filter(referral__service_line_id__in=f.service_line_ids)
+    done = Q(status=FollowUpStatus.DONE)
+    rows_qs = (qs.order_by().values("assignee_id", "kind").annotate(
+        due=Count("id"),
+        on_time=Count("id", filter=done & Q(completed_at__lte=F("original_due_at"))),
+        late=Count("id", filter=done & Q(completed_at__gt=F("original_due_at"))),
+        missing=Count("id", filter=Q(status=FollowUpStatus.SKIPPED)
+                      | Q(status=FollowUpStatus.OPEN, original_due_at__lt=now)),
+        pending=Count("id", filter=Q(status=FollowUpStatus.OPEN, original_due_at__gte=now)),
+    ).order_by("assignee_id", "kind"))
+    data = list(rows_qs)
+    users = {u.pk: u for u in get_user_model().objects.filter(
+        pk__in={r["assignee_id"] for r in data if r["assignee_id"]})}
+    kind_label = dict(RuleKind.choices)
+
+    def finish(row: dict[str, Any]) -> dict[str, Any]:
+        settled = row["on_time"] + row["late"] + row["missing"]
+        row["on_time_rate"] = rate(row["on_time"], settled)
+        row["late_rate"] = rate(row["late"], settled)
+        row["missing_rate"] = rate(row["missing"], settled)
+        return row
+
+    rows = []
+    for r in data:
+        who = users.get(r["assignee_id"])
+        rows.append(finish({"owner": user_label(who), "kind": kind_label[r["kind"]],
+                            **{k: r[k] for k in ("due", "on_time", "late", "missing",
+                                                 "pending")}, "_links": {}}))
+    totals = finish({"owner": "Total", "kind": "",
+                     **{k: sum(r[k] for r in rows)
+                        for k in ("due", "on_time", "late", "missing", "pending")}})
+    columns = [Column("owner", "Assignee"), Column("kind", "Follow-up"),
+               Column("due", "Due in period", "int"), Column("on_time", "On time", "int"),
+               Column("late", "Late", "int"), Column("missing", "Missing", "int"),
+               Column("pending", "Open, not yet due", "int"),
+               Column("on_time_rate", "% on time", "pct"), Column("late_rate", "% late", "pct"),
+               Column("missing_rate", "% missing", "pct")]
+    by_owner: dict[str, dict[str, int]] = {}
+    for r in rows:
+        agg = by_owner.setdefault(r["owner"], {"on_time": 0, "late": 0, "missing": 0})
+        for k in agg:
+            agg[k] += r[k]
+    names = list(by_owner)
+    chart = ChartSpec(kind="stacked", title="Thank-yous and outcome updates by assignee",
+                      labels=names,
+                      series=[Series("On time", [by_owner[n]["on_time"] for n in names]),
+                              Series("Late", [by_owner[n]["late"] for n in names]),
+                              Series("Missing", [by_owner[n]["missing"] for n in names])],
+                      unit="follow-ups")
+    return ReportTable(title="Loop health", columns=columns, rows=rows, chart=chart,
+                       totals=totals, filters=f,
+                       note="By the date each follow-up was first due (snoozing does not "
+                            "move it). Rates are shares of those done, late or missing.")

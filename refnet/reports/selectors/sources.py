@@ -1,0 +1,137 @@
+"""Per-source figures: conversion through the funnel, and the leaderboard of referrers.
+
+Both group the referral table by source partner (the rollup has no partner dimension);
+the partner is the one the referral points at now, so a duplicate merged mid-period
+counts under its survivor (the merge moved its referrals).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, Q
+
+from refnet.partners.models import Partner, PartnerKind
+from refnet.referrals.models import ReferralStatus
+from refnet.reports.charts import ChartSpec, Series
+
+from .base import (
+    Column,
+    ReportFilter,
+    ReportTable,
+    base_params,
+    list_exact,
+    may_see_rows,
+    rate,
+    referral_list_url,
+    referrals_in,
+    user_label,
+)
+
+CONVERSION_TOP = 50
+LEADERBOARD_TOP = 25
+STAGES = ("received", "contacted", "scheduled", "seen", "won")
+
+_FUNNEL = {
+    "received": Count("id"),
+    "contacted": Count("id", filter=Q(contacted_at__isnull=False)),
+    "scheduled": Count("id", filter=Q(scheduled_at__isnull=False)),
+    "seen": Count("id", filter=Q(seen_at__isnull=False)),
+    "won": Count("id", filter=Q(status=ReferralStatus.CLOSED_WON)),
+}
+
+
+def _partners(ids: list[int]) -> dict[int, Partner]:
+    return {p.pk: p for p in Partner.objects.filter(pk__in=ids).select_related("owner")}
+
+
+def _kind_label(kind: str) -> str:
+    return PartnerKind(kind).label if kind in PartnerKind.values else kind
+
+
+def _with_rates(row: dict[str, Any]) -> dict[str, Any]:
+    for stage in STAGES[1:]:
+        row[f"{stage}_rate"] = rate(row[stage], row["received"])
+    return row
+
+
+def conversion_by_source(f: ReportFilter, *, user: Any) -> ReportTable:
+    """Received, contacted, scheduled, seen, won per source (top 50 by received, then all
+    others and the total), each stage also as a share of received. A referral counts at a
+    stage once it reached it, whatever happened after (contacted_at etc. stay set)."""
+    qs = referrals_in(f)
+    top = list(qs.values("source_partner_id").annotate(**_FUNNEL)
+               .order_by("-received", "source_partner_id")[:CONVERSION_TOP])
+    total = qs.aggregate(**_FUNNEL)
+    partners = _partners([r["source_partner_id"] for r in top if r["source_partner_id"]])
+    show_links = may_see_rows(user) and list_exact(f)
+    rows = []
+    for r in top:
+        pid = r.pop("source_partner_id")
+        p = partners.get(pid)
+        row = {"source": p.name if p else "(unknown source)",
+               "kind": _kind_label(p.kind) if p else "", **r, "_links": {}}
+        if show_links and pid:
+            row["_links"]["received"] = referral_list_url(f.start, f.end, **base_params(f),
+                                                          source=pid)
+        rows.append(_with_rates(row))
+    rest = {stage: (total[stage] or 0) - sum(r[stage] for r in rows) for stage in STAGES}
+    if rest["received"]:
+        rows.append(_with_rates({"source": "All other sources", "kind": "", **rest,
+                                 "_links": {}}))
+    totals = _with_rates({"source": "Total", "kind": "",
+                          **{s: total[s] or 0 for s in STAGES}})
+    columns = [Column("source", "Source"), Column("kind", "Kind")]
+    for stage in STAGES:
+        columns.append(Column(stage, stage.title(), "int"))
+        if stage != "received":
+            columns.append(Column(f"{stage}_rate", f"% {stage}", "pct"))
+    chart = ChartSpec(kind="bar", title="Referral funnel",
+                      labels=[s.title() for s in STAGES],
+                      series=[Series("Referrals", [totals[s] for s in STAGES])],
+                      unit="referrals")
+    return ReportTable(title="Conversion by source", columns=columns, rows=rows, chart=chart,
+                       totals=totals, filters=f,
+                       note="Rates are shares of the referrals received in the period.")
+
+
+def leaderboard(f: ReportFilter, *, user: Any) -> ReportTable:
+    """The top 25 referrers of the period for the recognition program, with the change
+    against the equal period before."""
+    top = list(referrals_in(f).filter(source_partner__isnull=False)
+               .values("source_partner_id").annotate(n=Count("id"))
+               .order_by("-n", "source_partner_id")[:LEADERBOARD_TOP])
+    ids = [r["source_partner_id"] for r in top]
+    prev_f = f.previous()
+    before = dict(referrals_in(prev_f).filter(source_partner_id__in=ids)
+                  .values("source_partner_id").annotate(n=Count("id"))
+                  .values_list("source_partner_id", "n"))
+    partners = _partners(ids)
+    show_links = may_see_rows(user) and list_exact(f)
+    rows = []
+    for rank, r in enumerate(top, start=1):
+        pid = r["source_partner_id"]
+        p = partners[pid]
+        prev = before.get(pid, 0)
+        row = {"rank": rank, "partner": p.name, "kind": _kind_label(p.kind),
+               "owner": user_label(p.owner) if p.owner_id else "", "referrals": r["n"],
+               "previous": prev, "change": r["n"] - prev, "_links": {}}
+        if show_links:
+            row["_links"]["referrals"] = referral_list_url(f.start, f.end, **base_params(f),
+                                                           source=pid)
+            if prev:
+                row["_links"]["previous"] = referral_list_url(
+                    prev_f.start, prev_f.end, **base_params(f), source=pid)
+        rows.append(row)
+    columns = [Column("rank", "#", "int"), Column("partner", "Referrer"),
+               Column("kind", "Kind"), Column("owner", "Owner"),
+               Column("referrals", "Referrals", "int"),
+               Column("previous", f"Previous ({prev_f.start:%b %d} to {prev_f.end:%b %d})",
+                      "int"),
+               Column("change", "Change", "int")]
+    chart = ChartSpec(kind="bar", title="Top referrers", labels=[r["partner"] for r in rows[:10]],
+                      series=[Series("This period", [r["referrals"] for r in rows[:10]]),
+                              Series("Previous period", [r["previous"] for r in rows[:10]])],
+                      unit="referrals")
+    return ReportTable(title="Referrer leaderboard", columns=columns, rows=rows, chart=chart,
+                       filters=f)

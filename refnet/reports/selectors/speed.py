@@ -1,0 +1,159 @@
+"""Speed: days from receiving a referral to first contact and to the first visit, median
+and 90th percentile, by location or by source, computed in the database.
+
+PostgreSQL has percentile_cont. SQLite has no percentile aggregate, so its query numbers
+each group's values with ROW_NUMBER() and COUNT() windows and returns only the (at most
+four) rows at the ranks the percentiles need; the interpolation between two neighbours
+(what percentile_cont does) is done here on those few rows. Both give the same answers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.db.models import Count, F, Value
+
+from refnet.reports.charts import ChartSpec, Series
+
+from .base import (
+    Column,
+    ReportFilter,
+    ReportTable,
+    base_params,
+    list_exact,
+    may_see_rows,
+    referral_list_url,
+    referrals_in,
+)
+from .over_time import group_labels
+
+BY_OPTIONS = ("location", "source")
+SPEED_TOP = 50
+MEASURES = ("contact", "seen")  # contacted_at, seen_at
+_GROUP = {"location": "location_id", "source": "source_partner_id"}
+# Percentiles as integer fractions, so SQLite picks ranks with integer arithmetic.
+_PCTS = {"median": (1, 2), "p90": (9, 10)}
+
+
+def _inner(f: ReportFilter, by: str, ids: list[Any] | None) -> tuple[str, tuple]:
+    qs = referrals_in(f)
+    if ids is not None:
+        qs = qs.filter(**{f"{_GROUP[by]}__in": [i for i in ids if i is not None]})
+    qs = qs.annotate(grp=F(_GROUP[by]) if ids is not None else Value(0),
+                     r_at=F("received_at"), c_at=F("contacted_at"), s_at=F("seen_at"))
+    sql, params = qs.values("grp", "r_at", "c_at", "s_at").query.sql_with_params()
+    return sql, params
+
+
+def _percentiles_postgres(sql: str, params: tuple) -> dict[Any, dict[str, float | None]]:
+    def days(col: str) -> str:
+        return f"EXTRACT(EPOCH FROM ({col} - r_at)) / 86400.0"
+
+    cols = []
+    for m, col in (("contact", "c_at"), ("seen", "s_at")):
+        for name, (num, den) in _PCTS.items():
+            cols.append(f"percentile_cont({num / den}) WITHIN GROUP (ORDER BY {days(col)}) "
+                        f"AS {m}_{name}")
+    query = f"SELECT grp, {', '.join(cols)} FROM ({sql}) t GROUP BY grp"
+    with connection.cursor() as cur:
+        cur.execute(query, params)
+        names = [d[0] for d in cur.description]
+        return {row[0]: {k: (float(v) if v is not None else None)
+                         for k, v in zip(names[1:], row[1:], strict=True)}
+                for row in cur.fetchall()}
+
+
+def _percentiles_sqlite(sql: str, params: tuple) -> dict[Any, dict[str, float | None]]:
+    out: dict[Any, dict[str, float | None]] = defaultdict(dict)
+    for m, col in (("contact", "c_at"), ("seen", "s_at")):
+        conds, picks = [], []
+        for num, den in _PCTS.values():
+            lo = f"({num} * (n - 1)) / {den}"
+            hi = f"{lo} + (({num} * (n - 1)) % {den} > 0)"
+            conds += [f"k = {lo}", f"k = {hi}"]
+            picks.append((num, den))
+        query = (
+            f"WITH d AS (SELECT grp, julianday({col}) - julianday(r_at) AS v FROM ({sql}) i "
+            f"WHERE {col} IS NOT NULL), "
+            "r AS (SELECT grp, v, ROW_NUMBER() OVER (PARTITION BY grp ORDER BY v) - 1 AS k, "
+            "COUNT(*) OVER (PARTITION BY grp) AS n FROM d) "
+            f"SELECT grp, n, k, v FROM r WHERE {' OR '.join(conds)}"
+        )
+        ranked: dict[Any, dict[int, float]] = defaultdict(dict)
+        sizes: dict[Any, int] = {}
+        with connection.cursor() as cur:
+            cur.execute(query, params)
+            for grp, n, k, v in cur.fetchall():
+                ranked[grp][k] = v
+                sizes[grp] = n
+        for grp, values in ranked.items():
+            n = sizes[grp]
+            for name, (num, den) in _PCTS.items():
+                pos = num * (n - 1) / den
+                lo = (num * (n - 1)) // den
+                hi = lo + (1 if (num * (n - 1)) % den else 0)
+                out[grp][f"{m}_{name}"] = values[lo] + (values[hi] - values[lo]) * (pos - lo)
+    return out
+
+
+def _percentiles(f: ReportFilter, by: str, ids: list[Any] | None
+                 ) -> dict[Any, dict[str, float | None]]:
+    sql, params = _inner(f, by, ids)
+    if connection.vendor == "postgresql":
+        return _percentiles_postgres(sql, params)
+    return _percentiles_sqlite(sql, params)
+
+
+_COUNTS = {"received": Count("id"), "contacted": Count("contacted_at"),
+           "seen": Count("seen_at")}
+
+
+def speed(f: ReportFilter, *, user: Any, by: str = "location") -> ReportTable:
+    if by not in BY_OPTIONS:
+        raise ValidationError({"by": f"Choose one of {', '.join(BY_OPTIONS)}."})
+    counts = list(referrals_in(f).values(grp=F(_GROUP[by])).annotate(**_COUNTS)
+                  .order_by("-received", "grp")[:SPEED_TOP])
+    ids = [c["grp"] for c in counts]
+    per_group = _percentiles(f, by, ids) if ids else {}
+    overall = _percentiles(f, by, None).get(0, {}) if ids else {}
+    total_counts = referrals_in(f).aggregate(**_COUNTS)
+    labels = group_labels(by, ids)
+    show_links = may_see_rows(user) and list_exact(f)
+    param = "source" if by == "source" else "location"
+    rows = []
+    for c in counts:
+        g = c.pop("grp")
+        row = {"group": labels.get(g, str(g)), **c, "_links": {}}
+        for m in MEASURES:
+            for name in _PCTS:
+                row[f"{m}_{name}"] = per_group.get(g, {}).get(f"{m}_{name}")
+        if show_links and g is not None:
+            row["_links"]["received"] = referral_list_url(f.start, f.end, **{
+                **base_params(f), param: g})
+        rows.append(row)
+    totals = {"group": "All", **{k: v or 0 for k, v in total_counts.items()}}
+    for m in MEASURES:
+        for name in _PCTS:
+            totals[f"{m}_{name}"] = overall.get(f"{m}_{name}")
+    what = "Location" if by == "location" else "Source"
+    columns = [Column("group", what), Column("received", "Received", "int"),
+               Column("contacted", "Contacted", "int"),
+               Column("contact_median", "Days to contact: median", "days"),
+               Column("contact_p90", "Days to contact: 90th pct", "days"),
+               Column("seen", "Seen", "int"),
+               Column("seen_median", "Days to visit: median", "days"),
+               Column("seen_p90", "Days to visit: 90th pct", "days")]
+    shown = rows[:12]
+    chart = ChartSpec(kind="bar", title=f"Median days to first contact and visit, by {by}",
+                      labels=[r["group"] for r in shown],
+                      series=[Series("To contact", [r["contact_median"] for r in shown]),
+                              Series("To visit", [r["seen_median"] for r in shown])],
+                      unit="days")
+    note = ("Referrals received in the period; days from receipt to the first contact and "
+            "to the first visit, for those that got there. The 90th percentile: 9 in 10 "
+            "were at least this fast.")
+    return ReportTable(title=f"Speed by {by}", columns=columns, rows=rows, chart=chart,
+                       totals=totals, note=note, filters=f)
