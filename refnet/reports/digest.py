@@ -265,7 +265,10 @@ def _overdue(followups: QuerySet[FollowUp], now: datetime) -> tuple[list[Named],
     rows = list(followups.filter(due_at__lt=now)
                 .values("assignee_id", "assignee__first_name", "assignee__last_name",
                         "assignee__username")
-                .annotate(n=Count("id")).order_by("-n", "assignee__username"))
+                .annotate(n=Count("id")))
+    # Most overdue first, "Unassigned" after the people with as many (the same order on
+    # every database, which place NULLs differently); one row per owner, so a short list.
+    rows.sort(key=lambda r: (-r["n"], r["assignee_id"] is None, r["assignee__username"] or ""))
     named = []
     for r in rows:
         if r["assignee_id"] is None:
