@@ -14,7 +14,10 @@ How a load runs (seed_database):
    COPY in one transaction, with foreign-key triggers off when we are superuser.
 5. The search index: a SearchEntry for every partner, alias and contact. On SQLite the
    three FTS5 triggers are dropped during the load and the index rebuilt once after.
-6. Reset PostgreSQL's id sequences past the explicit ids, then ANALYZE.
+6. Referrals carry their local month and stage times; the monthly rollup's triggers are
+   dropped during their load, then recreated and the table rebuilt once
+   (reports.rollup.rollup_triggers_dropped).
+7. Reset PostgreSQL's id sequences past the explicit ids, then ANALYZE.
 """
 
 from __future__ import annotations
@@ -563,7 +566,8 @@ SEARCH_FIELDS = ["id", "partner_id", "contact_id", "source", "label", "words", "
 REFERRAL_FIELDS = ["id", "patient_id", "source_partner_id", "source_contact_id",
                    "source_status", "source_text", "location_id", "service_line_id", "channel",
                    "received_at", "status", "status_changed_at", "outcome", "assigned_to_id",
-                   "reason", "diagnosis", "priority", "created_by_id", "created_at"]
+                   "reason", "diagnosis", "priority", "created_by_id", "created_at",
+                   "received_month", "contacted_at", "scheduled_at", "seen_at", "closed_at"]
 EVENT_FIELDS = ["referral_id", "at", "by_id", "from_status", "to_status", "note"]
 
 KIND_WEIGHTS = [("clinician", 34), ("medical_practice", 10), ("local_business", 25),
@@ -584,6 +588,7 @@ def seed_database(*, partners: int, referrals: int, seed: int = 1,
     patients (default referrals // 2) and `referrals` referrals over the last 24 months."""
     from refnet.partners.models import Contact, Partner, PartnerAlias, SearchEntry
     from refnet.referrals.models import Patient, Referral, ReferralEvent
+    from refnet.reports.rollup import rollup_triggers_dropped
 
     from .demo import ensure_practice
 
@@ -640,8 +645,13 @@ def seed_database(*, partners: int, referrals: int, seed: int = 1,
                 "search entries", SearchEntry, SEARCH_FIELDS,
                 _search_rows(plan, context.base["SearchEntry"]),
                 len(plan.names) + len(plan.aliases) + len(plan.contacts))
-        report.referrals = run("referrals", Referral, REFERRAL_FIELDS,
-                               _referral_rows(context, plan, referrals), referrals)
+        # The rollup's per-row triggers would slow the load several times over: off
+        # during it, then the table is rebuilt once from what was loaded.
+        with rollup_triggers_dropped():
+            report.referrals = run("referrals", Referral, REFERRAL_FIELDS,
+                                   _referral_rows(context, plan, referrals), referrals)
+            rollup_started = time.perf_counter()
+        report.phases["rollup"] = time.perf_counter() - rollup_started
         progress = Progress("referral events", 0, stream)
         with secondary_indexes_dropped(ReferralEvent, 2 * referrals,
                                        2 * context.base["Referral"]):
@@ -922,6 +932,7 @@ def _referral_rows(context: LoadContext, plan: PartnerPlan, count: int) -> Itera
     referral_base = context.base["Referral"]
     clinical = ("fax", "fax", "fhir", "hl7v2", "phone", "email")
     said = UNRESOLVED_SOURCE_TEXTS
+    month_of = LocalMonth()
     for i, ago in enumerate(days_ago):
         received = midnight - ago * 86400 + 8 * 3600 + int(r() * 10 * 3600)
         if received > now_s:
@@ -954,6 +965,10 @@ def _referral_rows(context: LoadContext, plan: PartnerPlan, count: int) -> Itera
             channel = "front_desk"
         code, reason = ICD10[int(r() * len(ICD10))]
         received_text = text(received)
+        # Stage times as the timeline written by _insert_events tells it: one move from
+        # received straight to the current status (a later stage reaches the earlier).
+        changed_text = text(changed)
+        reached = STAGES_REACHED[status]
         yield (
             referral_base + i + 1, patient_base + 1 + int(r() * patients), partner_id,
             contact_id, "known" if partner_id else "unresolved", source_text,
@@ -961,7 +976,36 @@ def _referral_rows(context: LoadContext, plan: PartnerPlan, count: int) -> Itera
             text(changed), outcome, coordinator, reason, code,
             "urgent" if r() < 0.05 else "routine",
             front if channel == "front_desk" else coordinator, received_text,
+            month_of(received), *(changed_text if hit else None for hit in reached),
         )
+
+
+# Per status: whether it reached contacted, scheduled, seen, closed (reports.rollup).
+STAGES_REACHED = {
+    "received": (False, False, False, False),
+    "contacted": (True, False, False, False),
+    "scheduled": (True, True, False, False),
+    "seen": (True, True, True, False),
+    "closed_won": (True, True, True, True),
+    "closed_lost": (False, False, False, True),
+}
+
+
+class LocalMonth:
+    """Seconds since the epoch -> practice-local YYYYMM, fast: cached per quarter hour
+    (every time zone's offset is a multiple of 15 minutes, so a month starts on one)."""
+
+    def __init__(self) -> None:
+        self.tz = timezone.get_default_timezone()
+        self.cache: dict[int, int] = {}
+
+    def __call__(self, seconds: int) -> int:
+        slot = seconds // 900
+        month = self.cache.get(slot)
+        if month is None:
+            local = datetime.fromtimestamp(slot * 900, self.tz)
+            month = self.cache[slot] = local.year * 100 + local.month
+        return month
 
 
 def _insert_events(referral_base: int, now_text: str) -> int:
