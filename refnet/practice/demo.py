@@ -546,6 +546,12 @@ def _build(stream: TextIO | None) -> None:
     counts = rules_full_pass(now=now)
     _say(stream, f"Created {counts.get('created', 0)} follow-ups")
 
+    # The manager and outreach get the weekly digest (reports.digest), from next Monday.
+    from refnet.reports.digest import digest_subscription_set
+
+    for role in (Role.MANAGER, Role.OUTREACH):
+        digest_subscription_set(user=users[role.value], frequency="weekly", now=now)
+
 
 def _say(stream: TextIO | None, text: str) -> None:
     if stream is not None:
