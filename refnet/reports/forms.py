@@ -82,7 +82,7 @@ def _owner_choices() -> list[tuple[str, str]]:
     # Partner owners are staff who do outreach; front-desk clerks own nobody.
     users = get_user_model().objects.filter(is_active=True).exclude(
         role=Role.FRONT_DESK).order_by("first_name", "username")
-    return [("", "Any owner"), ("0", "No owner")] + [
+    return [("", "Any owner")] + [
         (str(u.pk), u.get_full_name() or u.username) for u in users
     ]
 
@@ -111,7 +111,9 @@ class ReportFilterForm(forms.Form):
                  granularities: list[str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["owner"].choices = _owner_choices()
-        if granularities is not None:
+        if granularities == []:
+            del self.fields["granularity"]  # the report is per period, not over time
+        elif granularities is not None:
             self.fields["granularity"].choices = [
                 g for g in GRANULARITIES if g[0] in granularities]
         if by_choices:

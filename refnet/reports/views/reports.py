@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -54,9 +55,8 @@ def _entry(slug: str, value: Any) -> ReportEntry:
     if isinstance(options, dict):
         by = list(options.get("by") or [])
         if "granularity" in options:
-            g = options["granularity"]
-            granularities = list(g) if isinstance(g, list | tuple) else (
-                None if g else [])
+            g = options["granularity"]  # the granularities it uses; empty: per period
+            granularities = list(g) if isinstance(g, list | tuple) else None
         description = options.get("description", "")
     elif isinstance(options, Iterable) and not isinstance(options, str):
         names = list(options)
@@ -73,8 +73,22 @@ def report_entries() -> dict[str, ReportEntry]:
 
 
 def _filter(form: ReportFilterForm, entry: ReportEntry):
+    """The ReportFilter the form asks for. What ReportFilter itself refuses (too many days
+    for a daily table) is reported next to its field, and the default is used instead."""
     from ..selectors import ReportFilter
 
+    try:
+        return _filter_from(form, entry, ReportFilter)
+    except ValidationError as error:
+        for name, messages in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, messages)
+        wrong = set(error.message_dict)
+        for name in wrong | ({"start", "end"} if wrong & {"start", "end"} else set()):
+            form.cleaned_data.pop(name, None)
+        return _filter_from(form, entry, ReportFilter)
+
+
+def _filter_from(form: ReportFilterForm, entry: ReportEntry, ReportFilter: type):  # noqa: N803
     start, end = form.dates(today_local())
     data = getattr(form, "cleaned_data", {})
     location, service_line = data.get("location"), data.get("service_line")
@@ -95,7 +109,9 @@ def _filter(form: ReportFilterForm, entry: ReportEntry):
 def filters_text(form: ReportFilterForm, f: Any, by: str = "") -> str:
     """The filters in words, for the PDF's header and the page."""
     data = getattr(form, "cleaned_data", {})
-    parts = [f"{f.start:%b %-d, %Y} to {f.end:%b %-d, %Y}", f"by {f.granularity}"]
+    parts = [f"{f.start:%b %-d, %Y} to {f.end:%b %-d, %Y}"]
+    if "granularity" in form.fields:
+        parts.append(f"by {f.granularity}")
     if by:
         parts.append(f"broken down by {BY_LABELS.get(by, by).lower()}")
     for name in ("location", "service_line", "partner_kind", "category", "owner"):
@@ -126,25 +142,11 @@ def _allowed_links(request: HttpRequest, table: Any) -> None:
         }
 
 
-def cell_text(value: Any, kind: str) -> str:
-    """A figure as a person reads it: 1,234; 42%; 3.5 days; a dash for nothing."""
-    if value is None or value == "":
-        return "—"
-    if kind == "int" and isinstance(value, int | float):
-        return f"{value:,.0f}"
-    if kind == "pct" and isinstance(value, int | float):
-        # Rates are fractions (0.42); a selector that already gives percents (42.0) too.
-        return f"{value * 100 if abs(value) <= 1 else value:.0f}%"
-    if kind == "days" and isinstance(value, int | float):
-        return f"{value:.1f} days" if value != 1 else "1 day"
-    return str(value)
-
-
 def _cells(row: dict, columns: list, links: dict | None = None) -> list[dict[str, Any]]:
     """One row as cells the template prints without lookups: text, kind, link."""
     links = links or {}
-    return [{"text": cell_text(row.get(c.key), c.kind), "kind": c.kind,
-             "link": links.get(c.key)} for c in columns]
+    return [{"text": c.format(row.get(c.key)), "kind": c.kind, "link": links.get(c.key)}
+            for c in columns]
 
 
 @requires(Cap.REPORTS_VIEW)
@@ -179,8 +181,13 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
     if entry is None:
         raise Http404("No such report")
     by_choices = [(b, BY_LABELS.get(b, b.replace("_", " ").capitalize())) for b in entry.by]
-    form = ReportFilterForm(request.GET, by_choices=by_choices or None,
-                            granularities=entry.granularities or None)
+    data = request.GET.copy()
+    # A bound form shows no initial values: without this the select would read "Day" while
+    # the report is by month.
+    if not data.get("granularity"):
+        data["granularity"] = "month"
+    form = ReportFilterForm(data, by_choices=by_choices or None,
+                            granularities=entry.granularities)
     form.is_valid()  # wrong fields are reported next to themselves; the rest still apply
     f = _filter(form, entry)
     by = ""
@@ -220,7 +227,9 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
         "filter": f,
         "filters_text": text,
         "table": table,
-        "cells": [_cells(row, table.columns, row.get("_links")) for row in table.rows],
+        "cells": [{"section": row.get("_section", ""),
+                   "cells": _cells(row, table.columns, row.get("_links"))}
+                  for row in table.rows],
         "totals_cells": _cells(table.totals, table.columns) if table.totals else None,
         "errors": [(name, form.fields[name].label or name.capitalize() if name in form.fields
                     else "Filters", errs[0]) for name, errs in form.errors.items()],
