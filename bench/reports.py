@@ -1,0 +1,467 @@
+"""Reports benchmarks on one database, in one process: the dashboard and each report.
+
+    DATABASE_URL=... python bench/reports.py --partners 100000 --referrals 2000000 --out r.json
+
+bench/run.py drives this once per database. Steps:
+1. ensure_data (shared with bench/intake.py): migrate (the reports migrations backfill the
+   referral stage times and install the rollup triggers), seed or reuse the data. Then
+   rollup_check(): the monthly rollup must match the referral table, or the figures
+   measured are not the real ones (a warning, and "rollup_ok": false in the details).
+2. For each report in reports.selectors.REPORTS and the dashboard: --calls calls over a
+   fixed mix of filters (none, a location, a partner kind, an owner) and periods (the last
+   12 whole months, this month so far), each call timed as the server would spend it
+   (the selector: its SQL and the Python that shapes the table), then its floor: the bare
+   SQL aggregate(s) returning the same figures, written below by hand, timed right after
+   with the same filter. p50 / p95 over the calls, and the ratio of the p95s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from intake import ensure_data, percentile  # noqa: E402  (bench/ is on the path)
+
+GOAL = {"p95_max": 500, "ratio_max": 2}
+
+
+# --- the filter mix -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Case:
+    label: str
+    start: date
+    end: date
+    location_id: int | None = None
+    kind: str | None = None
+    owner_id: int | None = None
+
+
+def build_cases(today: date) -> list[Case]:
+    """The last 12 whole months (what the rollup answers) and this month so far, each with
+    no filter, a location, a partner kind and an owner (the busiest ones in the data)."""
+    from django.db.models import Count
+
+    from refnet.partners.models import Partner
+    from refnet.practice.models import Location
+
+    this_month = today.replace(day=1)
+    year_start = (this_month - timedelta(days=365)).replace(day=1)
+    periods = [("12 months", year_start, this_month - timedelta(days=1)),
+               ("this month", this_month, today)]
+    location = Location.objects.order_by("id").values_list("id", flat=True).first()
+    owner = (Partner.objects.exclude(owner=None).values("owner_id").annotate(n=Count("id"))
+             .order_by("-n").values_list("owner_id", flat=True).first())
+    cases = []
+    for name, start, end in periods:
+        cases += [Case(f"{name}, all", start, end),
+                  Case(f"{name}, location {location}", start, end, location_id=location),
+                  Case(f"{name}, clinicians", start, end, kind="clinician"),
+                  Case(f"{name}, owner {owner}", start, end, owner_id=owner)]
+    return cases
+
+
+def report_filter(case: Case):
+    from refnet.reports.selectors import ReportFilter
+
+    return ReportFilter(
+        start=case.start, end=case.end, granularity="month",
+        location_ids=(case.location_id,) if case.location_id else (),
+        partner_kinds=(case.kind,) if case.kind else (),
+        owner_ids=(case.owner_id,) if case.owner_id else ())
+
+
+# --- the floors: bare SQL for the same figures ------------------------------------------
+
+def _db() -> tuple[Any, str]:
+    from django.db import connection
+
+    return connection, connection.vendor
+
+
+def _dt(moment: datetime) -> Any:
+    """A datetime parameter as the backend stores it (SQLite: UTC text)."""
+    connection, _ = _db()
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+def _bounds(start: date, end: date) -> tuple[Any, Any]:
+    from django.utils import timezone
+
+    lo = timezone.make_aware(datetime.combine(start, datetime.min.time()))
+    hi = timezone.make_aware(datetime.combine(end + timedelta(days=1), datetime.min.time()))
+    return _dt(lo), _dt(hi)
+
+
+def _where(case: Case, start: date | None = None, end: date | None = None
+           ) -> tuple[str, list[Any]]:
+    """The referrals of the period matching the case, as `r` joined to partner `p`."""
+    lo, hi = _bounds(start or case.start, end or case.end)
+    sql, params = ["r.received_at >= %s AND r.received_at < %s"], [lo, hi]
+    if case.location_id:
+        sql.append("r.location_id = %s")
+        params.append(case.location_id)
+    if case.kind:
+        sql.append("p.kind = %s")
+        params.append(case.kind)
+    if case.owner_id:
+        sql.append("p.owner_id = %s")
+        params.append(case.owner_id)
+    return " AND ".join(sql), params
+
+
+def _from(case: Case) -> str:
+    join = "JOIN partners_partner p ON p.id = r.source_partner_id" if (
+        case.kind or case.owner_id) else ""
+    return f"referrals_referral r {join}"
+
+
+def _fetch(sql: str, params: list[Any]) -> list[tuple]:
+    connection, _ = _db()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def floor_over_time(case: Case) -> list[tuple]:
+    """By source, per local month: the cells of the table (totals are their sums)."""
+    where, params = _where(case)
+    return _fetch(f"SELECT r.received_month, r.source_partner_id, COUNT(*) FROM {_from(case)} "
+                  f"WHERE {where} GROUP BY r.received_month, r.source_partner_id", params)
+
+
+def floor_conversion(case: Case) -> list[tuple]:
+    where, params = _where(case)
+    return _fetch(
+        f"SELECT r.source_partner_id, COUNT(*), COUNT(r.contacted_at), COUNT(r.scheduled_at), "
+        f"COUNT(r.seen_at), SUM(CASE WHEN r.status = 'closed_won' THEN 1 ELSE 0 END) "
+        f"FROM {_from(case)} WHERE {where} GROUP BY r.source_partner_id "
+        f"ORDER BY COUNT(*) DESC LIMIT 50", params)
+
+
+def floor_speed(case: Case) -> list[tuple]:
+    """By location: counts, and the median and 90th percentile of days to first contact
+    and to first visit (SQLite has no percentile aggregate: ranks by window functions)."""
+    _, vendor = _db()
+    where, params = _where(case)
+    counts = _fetch(f"SELECT r.location_id, COUNT(*), COUNT(r.contacted_at), COUNT(r.seen_at) "
+                    f"FROM {_from(case)} WHERE {where} GROUP BY r.location_id", params)
+    if vendor == "postgresql":
+        def days(col: str) -> str:
+            return f"EXTRACT(EPOCH FROM (r.{col} - r.received_at)) / 86400.0"
+        pcts = ", ".join(f"percentile_cont({q}) WITHIN GROUP (ORDER BY {days(col)})"
+                         for col in ("contacted_at", "seen_at") for q in (0.5, 0.9))
+        return counts + _fetch(f"SELECT r.location_id, {pcts} FROM {_from(case)} "
+                               f"WHERE {where} GROUP BY r.location_id", params)
+    out = list(counts)
+    for col in ("contacted_at", "seen_at"):
+        out += _fetch(
+            f"WITH d AS (SELECT r.location_id AS g, julianday(r.{col}) - "
+            f"julianday(r.received_at) AS v FROM {_from(case)} WHERE {where} "
+            f"AND r.{col} IS NOT NULL), "
+            "k AS (SELECT g, v, ROW_NUMBER() OVER (PARTITION BY g ORDER BY v) - 1 AS k, "
+            "COUNT(*) OVER (PARTITION BY g) AS n FROM d) "
+            "SELECT g, k, v FROM k WHERE k IN ((n - 1) / 2, (n - 1) / 2 + ((n - 1) % 2 > 0), "
+            "(9 * (n - 1)) / 10, (9 * (n - 1)) / 10 + ((9 * (n - 1)) % 10 > 0))", params)
+    return out
+
+
+def floor_partner_health(case: Case) -> list[tuple]:
+    """Per partner: this period, the one before, the last 90 days and the 90 before; and
+    the open re-engage follow-ups (the gone-quiet list)."""
+    days = (case.end - case.start).days + 1
+    windows = [(case.start, case.end),
+               (case.start - timedelta(days=days), case.start - timedelta(days=1)),
+               (case.end - timedelta(days=89), case.end),
+               (case.end - timedelta(days=179), case.end - timedelta(days=90))]
+    first = min(w[0] for w in windows)
+    where, params = _where(case, start=first)
+    sums, sum_params = [], []
+    for lo_day, hi_day in windows:
+        lo, hi = _bounds(lo_day, hi_day)
+        sums.append("SUM(CASE WHEN r.received_at >= %s AND r.received_at < %s "
+                    "THEN 1 ELSE 0 END)")
+        sum_params += [lo, hi]
+    rows = _fetch(f"SELECT r.source_partner_id, {', '.join(sums)} FROM {_from(case)} "
+                  f"WHERE {where} AND r.source_partner_id IS NOT NULL "
+                  f"GROUP BY r.source_partner_id", sum_params + params)
+    quiet_where, quiet_params = ["f.kind = 'reengage'", "f.status = 'open'"], []
+    if case.kind:
+        quiet_where.append("p.kind = %s")
+        quiet_params.append(case.kind)
+    if case.owner_id:
+        quiet_where.append("p.owner_id = %s")
+        quiet_params.append(case.owner_id)
+    if case.location_id:
+        quiet_where.append("f.location_id = %s")
+        quiet_params.append(case.location_id)
+    quiet = _fetch("SELECT f.partner_id, f.summary FROM followups_followup f "
+                   "JOIN partners_partner p ON p.id = f.partner_id "
+                   f"WHERE {' AND '.join(quiet_where)} ORDER BY f.due_at, f.id", quiet_params)
+    return rows + quiet
+
+
+def floor_loop_health(case: Case) -> list[tuple]:
+    from django.utils import timezone
+
+    lo, hi = _bounds(case.start, case.end)
+    now = _dt(timezone.now())
+    where, params = ["f.kind IN ('thank_referrer', 'outcome_update')",
+                     "f.original_due_at >= %s", "f.original_due_at < %s"], [lo, hi]
+    join = ""
+    if case.kind or case.owner_id:
+        join = "JOIN partners_partner p ON p.id = f.partner_id"
+        if case.kind:
+            where.append("p.kind = %s")
+            params.append(case.kind)
+        if case.owner_id:
+            where.append("p.owner_id = %s")
+            params.append(case.owner_id)
+    if case.location_id:
+        where.append("f.location_id = %s")
+        params.append(case.location_id)
+    return _fetch(
+        "SELECT f.assignee_id, f.kind, COUNT(*), "
+        "SUM(CASE WHEN f.status = 'done' AND f.completed_at <= f.original_due_at "
+        "THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN f.status = 'done' AND f.completed_at > f.original_due_at "
+        "THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN f.status = 'skipped' OR (f.status = 'open' AND f.original_due_at < %s) "
+        "THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN f.status = 'open' AND f.original_due_at >= %s THEN 1 ELSE 0 END) "
+        f"FROM followups_followup f {join} WHERE {' AND '.join(where)} "
+        "GROUP BY f.assignee_id, f.kind", [now, now] + params)
+
+
+def floor_patient_origin(case: Case) -> list[tuple]:
+    where, params = _where(case)
+    return _fetch(f"SELECT r.location_id, SUBSTR(pt.zip_code, 1, 5), COUNT(*) "
+                  f"FROM {_from(case)} JOIN referrals_patient pt ON pt.id = r.patient_id "
+                  f"WHERE {where} GROUP BY r.location_id, SUBSTR(pt.zip_code, 1, 5)", params)
+
+
+def floor_leaderboard(case: Case) -> list[tuple]:
+    where, params = _where(case)
+    top = _fetch(f"SELECT r.source_partner_id, COUNT(*) FROM {_from(case)} WHERE {where} "
+                 f"AND r.source_partner_id IS NOT NULL GROUP BY r.source_partner_id "
+                 f"ORDER BY COUNT(*) DESC, r.source_partner_id LIMIT 25", params)
+    ids = [row[0] for row in top]
+    if not ids:
+        return top
+    days = (case.end - case.start).days + 1
+    where, params = _where(case, start=case.start - timedelta(days=days),
+                           end=case.start - timedelta(days=1))
+    marks = ", ".join(["%s"] * len(ids))
+    return top + _fetch(f"SELECT r.source_partner_id, COUNT(*) FROM {_from(case)} "
+                        f"WHERE {where} AND r.source_partner_id IN ({marks}) "
+                        f"GROUP BY r.source_partner_id", params + ids)
+
+
+FLOORS: dict[str, Callable[[Case], list[tuple]]] = {
+    "referrals-over-time": floor_over_time,
+    "conversion-by-source": floor_conversion,
+    "speed": floor_speed,
+    "partner-health": floor_partner_health,
+    "loop-health": floor_loop_health,
+    "patient-origin": floor_patient_origin,
+    "leaderboard": floor_leaderboard,
+}
+
+
+def floor_dashboard(case: Case) -> list[tuple]:
+    """24 months of the rollup (this, last and a year ago are among them), the month's top
+    referrers and new referrers, the gone-quiet follow-ups and overdue by owner."""
+    from django.utils import timezone
+
+    month = case.start.replace(day=1)
+    first = month
+    for _ in range(23):
+        first = (first - timedelta(days=1)).replace(day=1)
+    loc_sql, loc_params = ("AND location_id = %s", [case.location_id]) if case.location_id \
+        else ("", [])
+    out = _fetch("SELECT month, SUM(received), SUM(contacted), SUM(scheduled), SUM(seen), "
+                 "SUM(won) FROM reports_monthlyreferralstat WHERE month >= %s AND month <= %s "
+                 f"{loc_sql} GROUP BY month",
+                 [first.year * 100 + first.month, month.year * 100 + month.month] + loc_params)
+    next_month = (month + timedelta(days=32)).replace(day=1)
+    lo, hi = _bounds(month, next_month - timedelta(days=1))
+    rloc = "AND r.location_id = %s" if case.location_id else ""
+    out += _fetch("SELECT r.source_partner_id, p.name, p.kind, COUNT(*) "
+                  "FROM referrals_referral r JOIN partners_partner p ON p.id = "
+                  "r.source_partner_id WHERE r.received_at >= %s AND r.received_at < %s "
+                  f"{rloc} GROUP BY r.source_partner_id, p.name, p.kind "
+                  "ORDER BY COUNT(*) DESC, p.name LIMIT 10", [lo, hi] + loc_params)
+    out += _fetch("SELECT m.partner_id, m.n FROM (SELECT source_partner_id AS partner_id, "
+                  "COUNT(*) AS n FROM referrals_referral WHERE received_at >= %s AND "
+                  f"received_at < %s AND source_partner_id IS NOT NULL {loc_sql} "
+                  "GROUP BY source_partner_id) m WHERE NOT EXISTS (SELECT 1 FROM "
+                  "referrals_referral r WHERE r.source_partner_id = m.partner_id AND "
+                  "r.received_at < %s) ORDER BY m.n DESC, m.partner_id",
+                  [lo, hi] + loc_params + [lo])
+    out += _fetch("SELECT f.id, f.summary, p.name FROM followups_followup f JOIN "
+                  "partners_partner p ON p.id = f.partner_id WHERE f.status = 'open' AND "
+                  "f.kind = 'reengage' ORDER BY f.due_at, f.id LIMIT 10", [])
+    out += _fetch("SELECT COUNT(*) FROM followups_followup WHERE status = 'open' AND "
+                  "kind = 'reengage'", [])
+    floc = "AND (location_id = %s OR location_id IS NULL)" if case.location_id else ""
+    out += _fetch("SELECT assignee_id, COUNT(*) FROM followups_followup WHERE status = 'open' "
+                  f"AND due_at < %s {floc} GROUP BY assignee_id",
+                  [_dt(timezone.now())] + loc_params)
+    return out
+
+
+# --- measuring ----------------------------------------------------------------------------
+
+def timed(fn: Callable, *args: Any, **kwargs: Any) -> float:
+    start = time.perf_counter()
+    fn(*args, **kwargs)
+    return (time.perf_counter() - start) * 1000
+
+
+def measure(name: str, calls: list[tuple[Case, Callable[[], Any], Callable[[], Any]]],
+            log: Callable) -> dict[str, Any]:
+    """Each call, then its floor; one warm-up of each first (plans, caches, imports)."""
+    case, run, floor = calls[0]
+    run()
+    floor()
+    times, floors, per_case = [], [], {}
+    for case, run, floor in calls:
+        ms = timed(run)
+        fl = timed(floor)
+        times.append(ms)
+        floors.append(fl)
+        per_case.setdefault(case.label, []).append((round(ms, 1), round(fl, 1)))
+    figures = {"p50": statistics.median(times), "p95": percentile(times, 95),
+               "floor_p50": statistics.median(floors), "floor_p95": percentile(floors, 95),
+               "calls": len(times), "per_case_ms_and_floor_ms": per_case}
+    log(f"{name}: p50 {figures['p50']:.0f} ms, p95 {figures['p95']:.0f} ms, floor p95 "
+        f"{figures['floor_p95']:.0f} ms")
+    return figures
+
+
+def report_calls(slug: str, cases: list[Case], count: int, user: Any) -> list[tuple]:
+    from refnet.reports.selectors import REPORTS
+
+    spec = REPORTS[slug]
+    floor = FLOORS.get(slug)
+    out = []
+    for i in range(count):
+        case = cases[i % len(cases)]
+        f = report_filter(case)
+        out.append((case, lambda f=f: spec.function(f, user=user),
+                    (lambda case=case: floor(case)) if floor else (lambda: None)))
+    return out
+
+
+def dashboard_calls(cases: list[Case], count: int) -> list[tuple]:
+    """The dashboard has a month and a location (no kind or owner filter): this month and
+    last month, without and with a location."""
+    from refnet.reports.dashboard import dashboard
+
+    months = sorted({c.end.replace(day=1) for c in cases})
+    variants = [c for c in cases if not c.kind and not c.owner_id]
+    out = []
+    for i in range(count):
+        base = variants[i % len(variants)]
+        month = months[(i // len(variants)) % len(months)]
+        case = Case(f"{month:%Y-%m}{', location' if base.location_id else ''}", month, month,
+                    location_id=base.location_id)
+        out.append((case, lambda m=month, loc=base.location_id: dashboard(month=m,
+                                                                          location_id=loc),
+                    lambda case=case: floor_dashboard(case)))
+    return out
+
+
+def bench_user() -> Any:
+    """A manager: sees every figure and builds every link (the most work per table)."""
+    from refnet.accounts.models import Role, User
+
+    user, _ = User.objects.get_or_create(username="bench-manager",
+                                         defaults={"role": Role.MANAGER, "is_active": True})
+    return user
+
+
+def result(name: str, db: str, scale: dict, figures: dict) -> dict:
+    floor = figures.get("floor_p95")
+    ratio = figures["p95"] / floor if floor else None
+    met = figures["p95"] <= GOAL["p95_max"] and (ratio is None or ratio <= GOAL["ratio_max"])
+    return {"name": name, "db": db, "scale": scale, "unit": "ms",
+            "p50": round(figures["p50"], 2), "p95": round(figures["p95"], 2),
+            "floor_p95": round(floor, 2) if floor is not None else None,
+            "ratio": round(ratio, 2) if ratio is not None else None,
+            "goal": GOAL, "met": met, "measured_at": date.today().isoformat()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--partners", type=int, default=100_000)
+    parser.add_argument("--referrals", type=int, default=2_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--calls", type=int, default=24,
+                        help="calls per report (cycling through the filter mix)")
+    parser.add_argument("--only", default="", help="comma-separated report slugs "
+                        "(and 'dashboard') to measure; default all")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    url = os.environ["DATABASE_URL"]
+    db = "sqlite" if url.startswith("sqlite") else "postgresql"
+
+    def log(text: str) -> None:
+        print(f"[{db} reports] {text}", file=sys.stderr, flush=True)
+
+    marker = ensure_data(url, args.partners, args.referrals, args.seed, log)
+    from django.db import connection
+    from django.utils import timezone
+
+    from refnet.reports.rollup import rollup_check
+    from refnet.reports.selectors import REPORTS
+
+    started = time.perf_counter()
+    problems = rollup_check()
+    check_seconds = round(time.perf_counter() - started, 1)
+    if problems:
+        log(f"WARNING: the monthly rollup does not match the referrals ({len(problems)} "
+            f"differences, e.g. {problems[:3]}); run `refnet reports_rebuild` first. "
+            "The figures below are timed on wrong data.")
+    else:
+        log(f"rollup matches the referral table (checked in {check_seconds} s)")
+    scale = {"partners": args.partners, "referrals": args.referrals}
+    cases = build_cases(timezone.localdate())
+    user = bench_user()
+    only = {s.strip() for s in args.only.split(",") if s.strip()}
+    results, details = [], {}
+    if not only or "dashboard" in only:
+        details["dashboard"] = measure("report.dashboard",
+                                       dashboard_calls(cases, args.calls), log)
+        results.append(result("report.dashboard", db, scale, details["dashboard"]))
+    for slug in REPORTS:
+        if only and slug not in only:
+            continue
+        details[slug] = measure(f"report.{slug}",
+                                report_calls(slug, cases, args.calls, user), log)
+        results.append(result(f"report.{slug}", db, scale, details[slug]))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT sqlite_version()" if db == "sqlite" else "SHOW server_version")
+        version = cursor.fetchone()[0]
+    Path(args.out).write_text(json.dumps({
+        "results": results,
+        "details": {"reports": details, "cases": [c.label for c in cases],
+                    "rollup_ok": not problems, "rollup_check_seconds": check_seconds,
+                    "seed": marker, "database": f"{db} {version}"},
+    }, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
