@@ -65,7 +65,7 @@ def _nice_max(top: float) -> tuple[float, float]:
         return 1.0, 1.0
     raw = top / 4
     mag = 10 ** math.floor(math.log10(raw))
-    for m in (1, 2, 2.5, 5, 10):
+    for m in (1, 2, 5, 10):
         step = m * mag
         if step >= raw:
             break
@@ -142,7 +142,7 @@ def _legend(spec: ChartSpec, width: int, y0: int) -> tuple[list[str], int]:
 
 def _svg_vertical(spec: ChartSpec) -> tuple[int, int, list[str]]:
     n = max(len(spec.labels), 1)
-    left, top, plot_h, bottom = 52, 30, 160, 40
+    left, top, plot_h, bottom = 52, 40, 160, 40
     slot = max(18, min(60, 720 // n))
     width = left + slot * n + 16
     height = top + plot_h + bottom
@@ -162,15 +162,16 @@ def _svg_vertical(spec: ChartSpec) -> tuple[int, int, list[str]]:
         parts.append(f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" '
                      f'fill="#475467">{escape(_fmt(value))}</text>')
     if spec.unit:
-        parts.append(f'<text class="unit" x="8" y="{top - 6}" fill="#475467">'
+        parts.append(f'<text class="unit" x="8" y="{top - 8}" fill="#475467">'
                      f'{escape(spec.unit)}</text>')
     parts.append(f'<line class="axis" x1="{left}" y1="{base}" x2="{width - 16}" y2="{base}" '
                  f'stroke="#98a2b3" stroke-width="1"/>')
-    # Thin out the category labels so they never overlap (every k-th, always the last).
-    every = max(1, math.ceil(n * 46 / (slot * n)))
+    # Thin out the category labels so they never overlap (every k-th; each bar's own
+    # <title> still names it).
+    every = max(1, math.ceil(46 / slot))
     for i, label in enumerate(spec.labels):
         cx = left + slot * i + slot / 2
-        if i % every == 0 or i == n - 1:
+        if i % every == 0:
             parts.append(f'<text class="label" x="{cx:.1f}" y="{base + 14}" text-anchor="middle" '
                          f'fill="#344054">{escape(_short(label, 12))}</text>')
 
