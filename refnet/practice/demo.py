@@ -59,6 +59,63 @@ LOCATIONS = [
      "latitude": Decimal("39.710600"), "longitude": Decimal("-104.822500")},
 ]
 
+# ZIP code centroids for the ZIP codes the demo uses (its locations' and its patients'):
+# Denver-area codes with synthetic, approximate coordinates near the three locations, so
+# "where patients come from" works without a gazetteer (refnet zip_import loads one).
+DEMO_ZIP_CENTROIDS = [
+    ("80206", "Denver", "39.726600", "-104.952600"),
+    ("80209", "Denver", "39.706800", "-104.965200"),
+    ("80210", "Denver", "39.678900", "-104.962700"),
+    ("80218", "Denver", "39.732700", "-104.971700"),
+    ("80203", "Denver", "39.731300", "-104.982700"),
+    ("80205", "Denver", "39.759000", "-104.966000"),
+    ("80207", "Denver", "39.758000", "-104.918000"),
+    ("80220", "Denver", "39.733300", "-104.916400"),
+    ("80224", "Denver", "39.688000", "-104.912000"),
+    ("80246", "Glendale", "39.705000", "-104.933000"),
+    ("80222", "Denver", "39.672000", "-104.927000"),
+    ("80231", "Denver", "39.672000", "-104.886000"),
+    ("80226", "Lakewood", "39.712000", "-105.087000"),
+    ("80214", "Lakewood", "39.743000", "-105.070000"),
+    ("80215", "Lakewood", "39.744000", "-105.113000"),
+    ("80227", "Lakewood", "39.665000", "-105.104000"),
+    ("80228", "Lakewood", "39.696000", "-105.151000"),
+    ("80232", "Lakewood", "39.690000", "-105.090000"),
+    ("80219", "Denver", "39.696000", "-105.034000"),
+    ("80204", "Denver", "39.734000", "-105.019000"),
+    ("80401", "Golden", "39.731000", "-105.209000"),
+    ("80012", "Aurora", "39.699000", "-104.837000"),
+    ("80010", "Aurora", "39.738000", "-104.862000"),
+    ("80011", "Aurora", "39.738000", "-104.786000"),
+    ("80013", "Aurora", "39.657000", "-104.776000"),
+    ("80014", "Aurora", "39.666000", "-104.835000"),
+    ("80015", "Aurora", "39.624000", "-104.780000"),
+    ("80017", "Aurora", "39.695000", "-104.784000"),
+    ("80247", "Denver", "39.697000", "-104.882000"),
+    ("80230", "Denver", "39.720000", "-104.895000"),
+    ("80016", "Aurora", "39.600000", "-104.710000"),
+    ("80112", "Englewood", "39.578000", "-104.858000"),
+    ("80113", "Englewood", "39.643000", "-104.966000"),
+    ("80120", "Littleton", "39.595000", "-105.011000"),
+    ("80123", "Littleton", "39.620000", "-105.090000"),
+    ("80002", "Arvada", "39.795000", "-105.098000"),
+    ("80033", "Wheat Ridge", "39.772000", "-105.104000"),
+    ("80211", "Denver", "39.767000", "-105.020000"),
+    ("80212", "Denver", "39.772000", "-105.048000"),
+    ("80237", "Denver", "39.644000", "-104.899000"),
+]
+
+
+def ensure_zip_centroids() -> None:
+    """Load DEMO_ZIP_CENTROIDS, leaving codes already there (a gazetteer's) alone."""
+    from refnet.practice.models import ZipCentroid
+
+    ZipCentroid.objects.bulk_create(
+        [ZipCentroid(zip_code=code, city=city, state="CO", latitude=Decimal(lat),
+                     longitude=Decimal(lng)) for code, city, lat, lng in DEMO_ZIP_CENTROIDS],
+        ignore_conflicts=True)
+
+
 SERVICE_LINES = [
     ("Physical therapy", "Evaluation and treatment after injury or surgery."),
     ("Sports medicine", "Athletes of every age: injuries, return to play, concussion."),
@@ -502,6 +559,7 @@ def _build(stream: TextIO | None) -> None:
     now = timezone.now().replace(microsecond=0)
     today = timezone.localdate(now)
     practice = ensure_practice(reset_passwords=True)
+    ensure_zip_centroids()
     users = practice.users
     tags = {name: Tag.objects.get_or_create(name=name)[0] for name in TAGS}
 
@@ -565,6 +623,7 @@ def _patient(rng: random.Random, number: int, created: datetime) -> Any:
     first, last = names.person_name(rng)
     digits = f"{rng.choice(['303', '720'])}555{rng.randrange(10000):04d}"
     may_thank = rng.random() < 0.45
+    home = DEMO_ZIP_CENTROIDS[rng.randrange(len(DEMO_ZIP_CENTROIDS))]  # has a centroid
     patient = Patient(
         mrn=f"D{number + 1:06d}", first_name=first, last_name=last,
         birth_date=datetime(1940 + rng.randrange(70), 1 + rng.randrange(12),
@@ -574,7 +633,7 @@ def _patient(rng: random.Random, number: int, created: datetime) -> Any:
         email=f"{names.slug(first)}.{names.slug(last)}{number}@example.com"
         if rng.random() < 0.75 else "",
         address_line=f"{rng.randrange(100, 9999)} {rng.choice(names.STREETS)}",
-        city=rng.choice(names.CITIES)[0], state="CO", zip_code=f"80{rng.randrange(100, 299)}",
+        city=home[1], state="CO", zip_code=home[0],
         last_name_key=fold(last), first_name_key=fold(first),
         may_thank_referrer=may_thank, may_thank_referrer_at=created if may_thank else None,
         sms_consent=rng.random() < 0.6, federal_program_beneficiary=rng.random() < 0.18,
@@ -655,6 +714,7 @@ def _write_referrals(rng: random.Random, plans: list[ReferralPlan], specs: list[
                      now: datetime) -> tuple[int, int]:
     from refnet.partners.models import Contact, Partner
     from refnet.referrals.models import Patient, Referral, ReferralEvent
+    from refnet.reports.rollup import local_month, stage_times_fields
 
     users = practice.users
     lines = {line.name: line for line in practice.service_lines}
@@ -689,6 +749,11 @@ def _write_referrals(rng: random.Random, plans: list[ReferralPlan], specs: list[
         code, reason = names.ICD10[rng.randrange(len(names.ICD10))]
         changed = plan.events[-1][0] if plan.events else received
         partner_contacts = contacts.get(partner.pk) if partner is not None else None
+        # The first time each stage was reached, as referral_transition would have set it.
+        stage_times: dict[str, datetime] = {}
+        for at, _from, to_status, _outcome, _note in plan.events:
+            for name in stage_times_fields(to_status):
+                stage_times.setdefault(name, at.replace(microsecond=0))  # as the event
         rows.append(Referral(
             patient=patients[plan.patient_no], source_partner=partner,
             source_contact=rng.choice(partner_contacts)
@@ -700,6 +765,7 @@ def _write_referrals(rng: random.Random, plans: list[ReferralPlan], specs: list[
             reason=reason, diagnosis=code,
             priority="urgent" if rng.random() < 0.04 else "routine",
             created_by=users["front_desk"] if channel == "front_desk" else users["coordinator"],
+            received_month=local_month(received), **stage_times,
         ))
     referrals = Referral.objects.bulk_create(rows, batch_size=1000)
     # bulk_create stamps created_at now: a referral was created when it arrived, and its

@@ -247,3 +247,21 @@ def test_insert_cost_with_and_without_triggers(make_referral, capsys):
               f"{without:.0f} us without")
     assert rollup_check() == []
     assert timezone.now() == NOW
+
+
+def test_demo_rollup_exact_and_patient_zips_have_centroids(db):
+    from refnet.practice.demo import build_demo
+    from refnet.practice.models import ZipCentroid
+    from refnet.referrals.models import Patient
+
+    build_demo()
+    assert rollup_check() == []
+    assert not Referral.objects.filter(received_month=0).exists()
+    assert not Referral.objects.filter(status="closed_won", seen_at__isnull=True).exists()
+    # The stage times agree with the timeline: the first event reaching "scheduled" or
+    # later is when it was first scheduled.
+    booked = Referral.objects.filter(scheduled_at__isnull=False).order_by("pk").first()
+    first = booked.events.filter(to_status__in=["scheduled", "seen", "closed_won"]).first()
+    assert booked.scheduled_at == first.at
+    zips = set(Patient.objects.values_list("zip_code", flat=True))
+    assert zips <= set(ZipCentroid.objects.values_list("zip_code", flat=True))
