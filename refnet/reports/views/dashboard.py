@@ -108,9 +108,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "board": board,
         "location": location,
         "is_this_month": month == month_start(today),
+        "today": today,
         "previous_month": month_start(month, -1).strftime("%Y-%m"),
         "next_month": (month_start(month, 1).strftime("%Y-%m")
                        if month < month_start(today) else None),
+        "next_month_label": month_start(month, 1).strftime("%b %Y"),
         "compare": compare,
         "figures_rows": figures_rows,
         "funnel": funnel,

@@ -32,6 +32,22 @@ EXPORTS = {
 }
 
 
+# What each report answers, for the list page (the registry holds only titles).
+DESCRIPTIONS = {
+    "referrals-over-time": "How many referrals came in, per period, by source, kind, "
+                           "category, location, service line or owner.",
+    "conversion-by-source": "Of each source's referrals: contacted, scheduled, seen, "
+                            "became patients, with rates.",
+    "speed": "Days to first contact and to the first visit (median, 90th percentile) by "
+             "location or source.",
+    "partner-health": "Each partner's trend, who went quiet against their own baseline, "
+                      "who is falling.",
+    "loop-health": "Thank-yous and outcome updates done on time, late or missing, by owner.",
+    "patient-origin": "Patients by distance from each location and by ZIP code.",
+    "leaderboard": "Top referrers, for the recognition program.",
+}
+
+
 @dataclass
 class ReportEntry:
     slug: str
@@ -63,7 +79,8 @@ def _entry(slug: str, value: Any) -> ReportEntry:
         by = [n.split(":", 1)[1] for n in names if n.startswith("by:")]
         if "granularity" not in names and names:
             granularities = []
-    return ReportEntry(slug, title, function, by, granularities, description)
+    return ReportEntry(slug, title, function, by, granularities,
+                       description or DESCRIPTIONS.get(slug, ""))
 
 
 def report_entries() -> dict[str, ReportEntry]:
