@@ -42,7 +42,7 @@ def work(users, make_partner, make_referral, make_patient):
 
 def test_coordinator_marks_done_and_snoozes_without_reload(page, live_server, work, screenshot):
     log_in(page, live_server, "cora")
-    page.wait_for_url("**/reports/")
+    page.wait_for_url("**/referrals/")
     page.goto(f"{live_server.url}/inbox/")
     rows = page.locator(".inbox-row")
     assert "Thank Dr. Smith" in rows.first.inner_text()
