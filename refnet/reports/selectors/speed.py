@@ -72,7 +72,8 @@ def _percentiles_sqlite(sql: str, params: tuple) -> dict[Any, dict[str, float | 
         conds, picks = [], []
         for num, den in _PCTS.values():
             lo = f"({num} * (n - 1)) / {den}"
-            hi = f"{lo} + (({num} * (n - 1)) % {den} > 0)"
+            # %% is a literal % once Django has put in the parameters.
+            hi = f"{lo} + (({num} * (n - 1)) %% {den} > 0)"
             conds += [f"k = {lo}", f"k = {hi}"]
             picks.append((num, den))
         query = (
