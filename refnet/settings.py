@@ -40,6 +40,15 @@ INSTALLED_APPS = [
     "refnet.outbox",
     "refnet.followups",
     "refnet.reports",
+    "refnet.prospects",
+    "refnet.registry",
+    "refnet.outreach",
+    "refnet.rewards",
+    "refnet.growth",
+    "refnet.api",
+    "refnet.fhir",
+    "refnet.hl7",
+    "refnet.imports",
 ]
 
 MIDDLEWARE = [

@@ -30,6 +30,18 @@ class Cap(StrEnum):
     OUTBOX_MANAGE = "outbox.manage"  # resend, cancel, print the letters batch
     REPORTS_VIEW = "reports.view"  # the dashboard and reports (aggregates)
     REPORTS_PATIENT_ROWS = "reports.patient_rows"  # export the patient-level rows behind one
+    PIPELINE = "pipeline"  # the fit scorecard and the pipeline board
+    FIT_WEIGHTS_EDIT = "fit.weights"  # the scorecard's weights
+    REGISTRY_IMPORT = "registry.import"  # load NPPES / NUCC / ZIP files
+    FINDER = "finder"  # the complementary-practice finder; add prospects from it
+    EVENTS = "events"  # outreach events, playbooks, invitations
+    UPDATES_SEND = "updates.send"  # compose and send updates to partners
+    REWARDS_LOG = "rewards.log"  # log appreciation, issue rewards within caps
+    REWARDS_OVERRIDE = "rewards.override"  # issue over a cap, with a reason
+    COMPLIANCE_EDIT = "compliance.edit"  # caps table, referral-program sign-off
+    PLAN_EDIT = "plan.edit"  # the growth plan
+    IMPORT_RUN = "import.run"  # CSV/XLSX imports of partners and referrals
+    API_KEYS = "api.keys"  # create and revoke API keys
     ADMIN = "admin"
 
 
@@ -52,6 +64,18 @@ CAPABILITIES: dict[Cap, set[Role]] = {
     Cap.OUTBOX_MANAGE: {Role.COORDINATOR, Role.MANAGER, Role.ADMIN},
     Cap.REPORTS_VIEW: {Role.COORDINATOR, Role.OUTREACH, Role.MANAGER, Role.ADMIN},
     Cap.REPORTS_PATIENT_ROWS: {Role.COORDINATOR, Role.MANAGER, Role.ADMIN},
+    Cap.PIPELINE: {Role.COORDINATOR, Role.OUTREACH, Role.MANAGER, Role.ADMIN},
+    Cap.FIT_WEIGHTS_EDIT: {Role.MANAGER, Role.ADMIN},
+    Cap.REGISTRY_IMPORT: {Role.MANAGER, Role.ADMIN},
+    Cap.FINDER: {Role.OUTREACH, Role.MANAGER, Role.ADMIN},
+    Cap.EVENTS: {Role.OUTREACH, Role.MANAGER, Role.ADMIN},
+    Cap.UPDATES_SEND: {Role.OUTREACH, Role.MANAGER, Role.ADMIN},
+    Cap.REWARDS_LOG: {Role.COORDINATOR, Role.OUTREACH, Role.MANAGER, Role.ADMIN},
+    Cap.REWARDS_OVERRIDE: {Role.MANAGER, Role.ADMIN},
+    Cap.COMPLIANCE_EDIT: {Role.MANAGER, Role.ADMIN},
+    Cap.PLAN_EDIT: {Role.MANAGER, Role.ADMIN},
+    Cap.IMPORT_RUN: {Role.COORDINATOR, Role.MANAGER, Role.ADMIN},
+    Cap.API_KEYS: {Role.ADMIN},
     Cap.ADMIN: {Role.ADMIN},
 }
 

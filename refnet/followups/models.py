@@ -28,6 +28,28 @@ REFERRAL_KINDS = frozenset({RuleKind.THANK_REFERRER, RuleKind.OUTCOME_UPDATE,
                             RuleKind.PROGRESS_REPORT, RuleKind.ASK_SOURCE})
 
 
+class FollowUpKind(models.TextChoices):
+    """What a follow-up is: one of the rule kinds above, or a task someone scheduled (a
+    step in courting a prospect, an outreach event, the growth plan). Same values as
+    RuleKind for the rule kinds, so `followup.kind == RuleKind.CHECK_IN` keeps working."""
+
+    THANK_REFERRER = RuleKind.THANK_REFERRER.value, RuleKind.THANK_REFERRER.label
+    OUTCOME_UPDATE = RuleKind.OUTCOME_UPDATE.value, RuleKind.OUTCOME_UPDATE.label
+    PROGRESS_REPORT = RuleKind.PROGRESS_REPORT.value, RuleKind.PROGRESS_REPORT.label
+    CHECK_IN = RuleKind.CHECK_IN.value, RuleKind.CHECK_IN.label
+    REENGAGE = RuleKind.REENGAGE.value, RuleKind.REENGAGE.label
+    ASK_SOURCE = RuleKind.ASK_SOURCE.value, RuleKind.ASK_SOURCE.label
+    PROSPECT = "prospect", "Court a prospective partner"
+    EVENT = "event", "Outreach event step"
+    PLAN_STEP = "plan_step", "Growth plan step"
+    TASK = "task", "Task"
+
+
+# Follow-ups a person schedules (followup_task_create), not the rules engine.
+TASK_KINDS = frozenset({FollowUpKind.PROSPECT, FollowUpKind.EVENT, FollowUpKind.PLAN_STEP,
+                        FollowUpKind.TASK})
+
+
 class RuleMode(models.TextChoices):
     REMIND = "remind", "Remind: a follow-up for a person"
     AUTO = "auto", "Auto: queue the message at once"
@@ -120,7 +142,7 @@ class DoneHow(models.TextChoices):
 
 class FollowUp(models.Model):
     key = models.CharField(max_length=120, unique=True)
-    kind = models.CharField(max_length=20, choices=RuleKind.choices)
+    kind = models.CharField(max_length=20, choices=FollowUpKind.choices)
     status = models.CharField(max_length=8, choices=FollowUpStatus.choices,
                               default=FollowUpStatus.OPEN)
     partner = models.ForeignKey("partners.Partner", null=True, blank=True,
@@ -161,10 +183,12 @@ class FollowUp(models.Model):
             models.Index(fields=["partner", "kind", "completed_at"]),
         ]
         constraints = [
-            # A partner has at most one open check-in and one open re-engage at a time.
+            # A partner has at most one open check-in and one open re-engage at a time
+            # (tasks such as event steps may stack).
             models.UniqueConstraint(
                 fields=["partner", "kind"], name="followup_one_open_per_partner",
-                condition=Q(status="open", referral__isnull=True),
+                condition=Q(status="open", referral__isnull=True,
+                            kind__in=["check_in", "reengage"]),
             ),
         ]
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 from refnet.accounts.models import User
 from refnet.accounts.permissions import Cap, has_cap
 
-from .models import FollowUp, FollowUpStatus, RuleKind
+from .models import FollowUp, FollowUpKind, FollowUpStatus, RuleKind
 
 UPCOMING_DAYS = 14  # the Upcoming group's default horizon
 MAX_UPCOMING_DAYS = 366
@@ -42,6 +42,10 @@ KIND_SHORT = {
     RuleKind.CHECK_IN: "Check-in",
     RuleKind.REENGAGE: "Re-engage",
     RuleKind.ASK_SOURCE: "Ask the source",
+    FollowUpKind.PROSPECT: "Prospect",
+    FollowUpKind.EVENT: "Event",
+    FollowUpKind.PLAN_STEP: "Growth plan",
+    FollowUpKind.TASK: "Task",
 }
 
 

@@ -7,6 +7,7 @@ the second one finds it no longer open and gets a clear message instead of overw
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, time
 
 from django.contrib.auth import get_user_model
@@ -16,7 +17,7 @@ from django.utils import timezone
 
 from refnet.accounts.models import User
 
-from .models import FOLLOWUP_TRANSITIONS, DoneHow, FollowUp, FollowUpStatus
+from .models import FOLLOWUP_TRANSITIONS, TASK_KINDS, DoneHow, FollowUp, FollowUpStatus
 
 # A snooze to a day (not a time) lands at the start of that working day.
 SNOOZE_HOUR = 8
@@ -112,3 +113,36 @@ def followup_reassign(*, followup: FollowUp, to: User, by: User | None) -> Follo
             raise ValidationError({"to": f"It is already with {to}."})
         locked.assignee = to
         return _save(locked, followup, by=by, fields=["assignee"])
+
+
+def followup_task_create(
+    *, kind: str, summary: str, assignee: User, due_at: datetime | date, by: User | None,
+    partner=None, location=None, key: str | None = None, note: str = "",
+) -> tuple[FollowUp, bool]:
+    """Schedule a task in someone's inbox: a step in courting a prospect, an outreach event
+    or the growth plan (TASK_KINDS). With a `key`, calling again returns the same task
+    (created False) instead of a second one. `summary` must not name a patient."""
+    if kind not in TASK_KINDS:
+        raise ValidationError({"kind": f"{kind!r} is not a task kind; rules make the others."})
+    summary = (summary or "").strip()
+    if not summary:
+        raise ValidationError({"summary": "Say what is to be done."})
+    if len(summary) > 300:
+        raise ValidationError({"summary": "Keep the summary under 300 characters."})
+    if assignee is None or not assignee.is_active:
+        raise ValidationError({"assignee": "Choose an active user to do this."})
+    if not isinstance(due_at, datetime):
+        due_at = timezone.make_aware(datetime.combine(due_at, time(17)))
+    key = key or f"{kind}:{uuid.uuid4().hex}"
+    if len(key) > 120:
+        raise ValidationError({"key": "A follow-up key is at most 120 characters."})
+    with transaction.atomic():
+        existing = FollowUp.objects.filter(key=key).first()
+        if existing is not None:
+            return existing, False
+        task = FollowUp(key=key, kind=kind, partner=partner, location=location,
+                        assignee=assignee, due_at=due_at, original_due_at=due_at,
+                        summary=summary, note=note.strip())
+        task._history_user = by  # type: ignore[attr-defined]
+        task.save()
+        return task, True

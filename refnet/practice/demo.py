@@ -15,6 +15,7 @@ How a build runs (build_demo):
 
 from __future__ import annotations
 
+import importlib
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -538,6 +539,12 @@ def _said(rng: random.Random, spec: PartnerSpec) -> str:
 
 # --- Writing ---------------------------------------------------------------------------
 
+# Modules with a `build_demo(*, practice, partners, now, rng, say)` that add their area's
+# demo rows after the core ones; run in this order, inside the demo's one transaction.
+DEMO_EXTENSIONS: list[str] = [
+]
+
+
 def build_demo(*, reset: bool = False, stream: TextIO | None = None) -> bool:
     """Build the demo practice; False (and nothing done) if data exists and not reset."""
     if has_data() and not reset:
@@ -609,6 +616,12 @@ def _build(stream: TextIO | None) -> None:
 
     for role in (Role.MANAGER, Role.OUTREACH):
         digest_subscription_set(user=users[role.value], frequency="weekly", now=now)
+
+    # Each area's own demo rows (prospects, events, rewards, the growth plan...).
+    for dotted in DEMO_EXTENSIONS:
+        module = importlib.import_module(dotted)
+        module.build_demo(practice=practice, partners=partners, now=now,
+                          rng=random.Random(f"{DEMO_SEED}:{dotted}"), say=lambda t: _say(stream, t))
 
 
 def _say(stream: TextIO | None, text: str) -> None:

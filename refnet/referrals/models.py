@@ -222,6 +222,23 @@ class ReferralIdentifier(models.Model):
         return f"{self.system}|{self.value}"
 
 
+class PatientIdentifier(models.Model):
+    """An id another system gave this patient (the referrer's MRN, a FHIR Patient
+    identifier). Unique per system, so a second referral for the same person finds them."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="identifiers")
+    system = models.CharField(max_length=200)
+    value = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["system", "value"], name="patient_identifier_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.system}|{self.value}"
+
+
 class VisitKind(models.TextChoices):
     EVALUATION = "evaluation", "Evaluation"
     TREATMENT = "treatment", "Treatment visit"

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FhirConfig(AppConfig):
+    name = "refnet.fhir"
+    verbose_name = "FHIR R4: ServiceRequest and Task"

@@ -1,0 +1,3 @@
+"""FHIR R4: ServiceRequest and Task."""
+
+from django.db import models  # noqa: F401

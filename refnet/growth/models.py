@@ -1,0 +1,3 @@
+"""The growth plan."""
+
+from django.db import models  # noqa: F401

@@ -1,0 +1,3 @@
+"""CSV and XLSX import."""
+
+from django.db import models  # noqa: F401
