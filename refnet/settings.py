@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "refnet.prospects",
     "refnet.registry",
     "refnet.outreach",
+    "refnet.updates",
     "refnet.rewards",
     "refnet.growth",
     "refnet.api",

@@ -14,6 +14,7 @@ urlpatterns = [
     path("network/", include("refnet.prospects.urls")),
     path("finder/", include("refnet.registry.urls")),
     path("outreach/", include("refnet.outreach.urls")),
+    path("updates/", include("refnet.updates.urls")),
     path("rewards/", include("refnet.rewards.urls")),
     path("plan/", include("refnet.growth.urls")),
     path("import/", include("refnet.imports.urls")),
