@@ -27,6 +27,8 @@ class Purpose(models.TextChoices):
     REENGAGE = "reengage", "Re-engage a quiet partner"
     GENERAL = "general", "General message"
     DIGEST = "digest", "Digest for staff"
+    EVENT_INVITE = "event_invite", "Invitation to an outreach event"
+    PARTNER_UPDATE = "partner_update", "Update about treatments, prices or products"
 
 
 class Audience(models.TextChoices):
@@ -119,6 +121,9 @@ class OutboxMessage(models.Model):
     subject = models.CharField(max_length=300, blank=True)
     body_text = models.TextField()
     body_html = models.TextField(blank=True)
+    # Files sent with an email (an event's .ics): [{"filename", "content_type", "content"}],
+    # content as text; other channels ignore them.
+    attachments = models.JSONField(default=list, blank=True)
     # True when the content names a patient (audiences clinical and named): viewing or
     # printing it is audited like any other patient data.
     names_patient = models.BooleanField(default=False)

@@ -81,10 +81,11 @@ def message_enqueue(
     contact: Contact | None = None, referral: Referral | None = None,
     template: MessageTemplate | None = None, to_name: str, to_address: str, subject: str,
     body_text: str, body_html: str = "", names_patient: bool, by: User | None,
-    dedupe_key: str | None = None,
+    dedupe_key: str | None = None, attachments: list[dict] | None = None,
 ) -> OutboxMessage:
     """Queue one fully rendered message. Idempotent on dedupe_key: a second call with the
-    same key returns the first message unchanged."""
+    same key returns the first message unchanged. `attachments` (email only) are
+    {"filename", "content_type", "content"} with text content, e.g. an event's .ics."""
     _check_choice("channel", channel, MessageChannel)
     _check_choice("purpose", purpose, Purpose)
     _check_choice("audience", audience, Audience)
@@ -92,6 +93,15 @@ def message_enqueue(
         raise ValidationError({"to_address": "A message needs an address to go to."})
     if not body_text.strip():
         raise ValidationError({"body_text": "A message needs a body."})
+    attachments = list(attachments or [])
+    for item in attachments:
+        if not (isinstance(item, dict) and {"filename", "content_type", "content"} <= set(item)
+                and all(isinstance(item[k], str) for k in ("filename", "content_type",
+                                                            "content"))):
+            raise ValidationError({"attachments": "Each attachment needs a filename, a "
+                                                  "content type and text content."})
+    if attachments and channel != MessageChannel.EMAIL:
+        raise ValidationError({"attachments": "Only email carries attachments."})
     with transaction.atomic():
         if dedupe_key:
             existing = OutboxMessage.objects.filter(dedupe_key=dedupe_key).first()
@@ -104,7 +114,8 @@ def message_enqueue(
             channel=channel, purpose=purpose, audience=audience, partner=partner,
             contact=contact, referral=referral, template=template, to_name=to_name,
             to_address=to_address.strip(), subject=subject, body_text=body_text,
-            body_html=body_html, names_patient=names_patient, created_by=by,
+            body_html=body_html, attachments=attachments, names_patient=names_patient,
+            created_by=by,
             dedupe_key=dedupe_key or None, status=OutboxStatus.QUEUED,
             max_attempts=settings.REFNET_OUTBOX_MAX_ATTEMPTS,
             next_attempt_at=first_attempt_at(channel),

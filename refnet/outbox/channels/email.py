@@ -53,6 +53,8 @@ def build_email(message: OutboxMessage, connection=None) -> EmailMultiAlternativ
     )
     if message.body_html:
         email.attach_alternative(message.body_html, "text/html")
+    for item in message.attachments or []:
+        email.attach(item["filename"], item["content"], item["content_type"])
     return email
 
 

@@ -58,3 +58,27 @@ def test_a_batch_shares_one_smtp_connection(smtp_server, enqueue, settings):
     received = smtp_server.wait_for(5)
     assert len({r.peer for r in received}) == 1
     assert OutboxMessage.objects.filter(status=OutboxStatus.SENT).count() == 5
+
+
+def test_an_attachment_arrives_with_the_email(smtp_server, enqueue):
+    ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n"
+    enqueue(purpose="event_invite", attachments=[
+        {"filename": "invite.ics", "content_type": "text/calendar", "content": ics}])
+
+    deliver_due(worker="w1")
+
+    (received,) = smtp_server.wait_for(1)
+    (part,) = list(received.email.iter_attachments())
+    assert part.get_filename() == "invite.ics"
+    assert part.get_content_type() == "text/calendar"
+    assert part.get_content().replace("\r\n", "\n") == ics.replace("\r\n", "\n")
+
+
+def test_attachments_are_refused_on_other_channels_and_when_malformed(enqueue):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        enqueue(channel="letter", attachments=[
+            {"filename": "a.ics", "content_type": "text/calendar", "content": "x"}])
+    with pytest.raises(ValidationError):
+        enqueue(attachments=[{"filename": "a.ics"}])
