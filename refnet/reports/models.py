@@ -39,6 +39,79 @@ class MonthlyReferralStat(models.Model):
         return f"{self.month} loc {self.location_id}: {self.received}"
 
 
+class MonthlyPartnerStat(models.Model):
+    """Per practice-local month, location and source partner (0: no source): the same
+    counts as MonthlyReferralStat. The partner's kind, category and owner are read from
+    the partner as it is now (a join), so only referral writes move these counts.
+    Triggers from migration 0004 keep it exact (reports.rollup)."""
+
+    month = models.PositiveIntegerField()
+    location_id = models.BigIntegerField()
+    partner_id = models.BigIntegerField(default=0, help_text="0: no source")
+    received = models.IntegerField(default=0)
+    contacted = models.IntegerField(default=0)
+    scheduled = models.IntegerField(default=0)
+    seen = models.IntegerField(default=0)
+    won = models.IntegerField(default=0)
+    lost = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["month", "location_id", "partner_id"],
+                                    name="monthly_partner_stat_key"),
+        ]
+        indexes = [models.Index(fields=["partner_id", "month"],
+                                name="monthly_partner_stat_partner")]
+
+    def __str__(self) -> str:
+        return f"{self.month} loc {self.location_id} partner {self.partner_id}: {self.received}"
+
+
+class MonthlyZipStat(models.Model):
+    """Per practice-local month and location, referrals by the patient's 5-digit ZIP code
+    ('' when none). Kept exact by triggers on referral writes and on a patient's ZIP
+    change (migration 0004)."""
+
+    month = models.PositiveIntegerField()
+    location_id = models.BigIntegerField()
+    zip5 = models.CharField(max_length=5, blank=True)
+    received = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["month", "location_id", "zip5"],
+                                    name="monthly_zip_stat_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month} loc {self.location_id} ZIP {self.zip5 or '-'}: {self.received}"
+
+
+class SpeedHistogram(models.Model):
+    """Per practice-local month, location and source partner kind ('' none): how many
+    referrals reached first contact (measure 'c') or first visit ('s') after a delay in
+    each fixed bucket (reports.rollup.delay_bucket: hourly below 2 days, daily below 120
+    days, then one open bucket). Percentiles read from it are exact to the bucket.
+    Triggers from migration 0004 keep it exact."""
+
+    month = models.PositiveIntegerField()
+    location_id = models.BigIntegerField()
+    partner_kind = models.CharField(max_length=20, blank=True)
+    measure = models.CharField(max_length=1)
+    bucket = models.IntegerField()
+    n = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "location_id", "partner_kind", "measure", "bucket"],
+                name="speed_histogram_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month} loc {self.location_id} {self.measure}{self.bucket}: {self.n}"
+
+
 class DigestFrequency(models.TextChoices):
     WEEKLY = "weekly", "Weekly (Monday morning)"
     MONTHLY = "monthly", "Monthly (first of the month)"

@@ -79,54 +79,80 @@ def _migration() -> Any:
     return importlib.import_module("refnet.reports.migrations.0002_rollup_triggers")
 
 
+def _more() -> Any:
+    """Migration 0004: the per-partner, per-ZIP and speed-histogram rollups."""
+    return importlib.import_module("refnet.reports.migrations.0004_more_rollup_triggers")
+
+
 def _statements() -> tuple[list[str], list[str]]:
-    return _migration().BY_VENDOR[connection.vendor]
+    up, down = _migration().BY_VENDOR[connection.vendor]
+    more_up, more_down = _more().BY_VENDOR[connection.vendor]()
+    return up + more_up, down + more_down
+
+
+def _tables() -> list[tuple[str, tuple[str, ...], tuple[str, ...], str]]:
+    """Every rollup as (table, key columns, count columns, the grouped SELECT over all
+    referrals that its rows must equal)."""
+    rebuild = _migration().REBUILD[1]
+    out = [(_migration().STAT, KEY, COUNTS, rebuild[rebuild.index("SELECT"):])]
+    for rollup in _more().ROLLUPS:
+        for select in rollup.selects(connection.vendor, _more().ALL_REFERRALS):
+            out.append((rollup.table, rollup.key, rollup.counts, select))
+    return out
 
 
 @transaction.atomic
 def rollup_rebuild() -> int:
-    """Recompute the whole table from the referrals; returns its row count. Blocks
-    referral writes meanwhile on PostgreSQL, so none is counted twice or missed."""
+    """Recompute every rollup table from the referrals; returns the monthly table's row
+    count. Blocks referral writes meanwhile on PostgreSQL, so none is counted twice or
+    missed."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute("LOCK TABLE referrals_referral, partners_partner IN SHARE MODE")
-        for sql in _migration().REBUILD:
+            cursor.execute("LOCK TABLE referrals_referral, partners_partner, referrals_patient "
+                           "IN SHARE MODE")
+        for sql in _migration().REBUILD + _more().rebuild_statements(connection.vendor):
             cursor.execute(sql)
         cursor.execute(f"SELECT COUNT(*) FROM {_migration().STAT}")
         return cursor.fetchone()[0]
 
 
-def _expected() -> dict[tuple, tuple]:
-    rebuild = _migration().REBUILD[1]
-    select = rebuild[rebuild.index("SELECT"):]
+def _compare(table: str, key: tuple[str, ...], counts: tuple[str, ...],
+             selects: list[str]) -> list[str]:
+    width = len(key)
+    zero = (0,) * len(counts)
+    expected: dict[tuple, tuple] = {}
     with connection.cursor() as cursor:
-        cursor.execute(select)
-        return {tuple(row[:6]): tuple(int(v) for v in row[6:]) for row in cursor.fetchall()}
-
-
-def _stored() -> dict[tuple, tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(KEY + COUNTS)} FROM {_migration().STAT}")
-        return {tuple(row[:6]): tuple(row[6:]) for row in cursor.fetchall()
-                if any(row[6:])}
+        for select in selects:
+            cursor.execute(select)
+            for row in cursor.fetchall():
+                k = tuple(row[:width])
+                have = expected.get(k, zero)
+                expected[k] = tuple(a + int(b) for a, b in zip(have, row[width:], strict=True))
+        cursor.execute(f"SELECT {', '.join(key + counts)} FROM {table}")
+        stored = {tuple(row[:width]): tuple(row[width:]) for row in cursor.fetchall()
+                  if any(row[width:])}
+    expected = {k: v for k, v in expected.items() if any(v)}
+    differences = []
+    for k in sorted(set(expected) | set(stored), key=repr):
+        want, have = expected.get(k, zero), stored.get(k, zero)
+        if want != have:
+            where = " ".join(f"{name} {value!r}" for name, value in zip(key, k, strict=True))
+            detail = ", ".join(f"{name} {h} (expected {w})"
+                               for name, h, w in zip(counts, have, want, strict=True) if h != w)
+            differences.append(f"{table}: {where}: {detail}")
+    return differences
 
 
 def rollup_check() -> list[str]:
-    """Differences between the table and a fresh aggregate of the referrals, one line per
-    key that differs; empty when the table is exact. Reads a few thousand rows each side."""
-    with transaction.atomic():
-        expected, stored = _expected(), _stored()
-    zero = (0,) * len(COUNTS)
+    """Differences between each rollup table and a fresh aggregate of the referrals, one
+    line per key that differs (all-zero rows count as absent); empty when all are exact."""
+    grouped: dict[str, tuple[tuple, tuple, list[str]]] = {}
+    for table, key, counts, select in _tables():
+        grouped.setdefault(table, (key, counts, []))[2].append(select)
     differences = []
-    for key in sorted(set(expected) | set(stored), key=repr):
-        want, have = expected.get(key, zero), stored.get(key, zero)
-        if want != have:
-            month, location, line, kind, category, owner = key
-            detail = ", ".join(f"{name} {h} (expected {w})"
-                               for name, h, w in zip(COUNTS, have, want, strict=True) if h != w)
-            differences.append(f"{month} location {location} service line {line} "
-                               f"kind {kind or '-'} category {category or '-'} owner {owner}: "
-                               f"{detail}")
+    with transaction.atomic():
+        for table, (key, counts, selects) in grouped.items():
+            differences += _compare(table, key, counts, selects)
     return differences
 
 

@@ -12,9 +12,14 @@ from django.utils import timezone
 from refnet.partners.models import Partner
 from refnet.partners.services import partner_merge, partner_update
 from refnet.practice.models import ServiceLine
-from refnet.referrals.models import TRANSITIONS, Referral, ReferralStatus
+from refnet.referrals.models import TRANSITIONS, Patient, Referral, ReferralStatus
 from refnet.referrals.services import referral_resolve_source, referral_transition
-from refnet.reports.models import MonthlyReferralStat
+from refnet.reports.models import (
+    MonthlyPartnerStat,
+    MonthlyReferralStat,
+    MonthlyZipStat,
+    SpeedHistogram,
+)
 from refnet.reports.rollup import local_month, rollup_check, rollup_rebuild
 
 NOW = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)
@@ -119,7 +124,8 @@ def _random_writes(rng: random.Random, steps: int, *, users, location, other_loc
     patients = [make_patient(last_name=f"Synthetic{i}") for i in range(4)]
     start = datetime(2024, 12, 31, 20, 0, tzinfo=UTC)  # around New York's new year
     actions = ["record"] * 5 + ["transition"] * 6 + ["resolve", "merge", "partner",
-                                                     "delete", "raw_status", "raw_move"]
+                                                     "delete", "raw_status", "raw_move",
+                                                     "patient_zip", "raw_times"]
     for step in range(steps):
         action = rng.choice(actions)
         live = list(Partner.objects.live())
@@ -170,6 +176,17 @@ def _random_writes(rng: random.Random, steps: int, *, users, location, other_loc
                     "UPDATE referrals_referral SET location_id = %s, "
                     "received_month = received_month + 1 WHERE id %% 2 = %s",
                     [rng.choice([location, other_location]).pk, rng.randrange(2)])
+        elif action == "patient_zip":
+            # Moves the ZIP rollup's counts for every referral of that patient.
+            Patient.objects.filter(pk=rng.choice(patients).pk).update(
+                zip_code=rng.choice(["", "80202", "80203-1234", "10001"]))
+        elif action == "raw_times":
+            # Moves the speed histogram: a first contact hours or weeks after receipt.
+            referral = rng.choice(referrals)
+            Referral.objects.filter(pk=referral.pk).update(
+                contacted_at=referral.received_at + timedelta(
+                    hours=rng.choice([0.5, 5, 47.9, 48, 24 * 30, 24 * 200])),
+                seen_at=rng.choice([None, referral.received_at + timedelta(days=9)]))
         assert rollup_check() == [], f"after step {step}: {action}"
 
 
@@ -181,6 +198,8 @@ def test_random_writes_keep_rollup_exact(seed, users, location, other_location,
                    other_location=other_location, make_partner=make_partner,
                    make_patient=make_patient)
     assert MonthlyReferralStat.objects.exists()
+    assert MonthlyPartnerStat.objects.exists() and MonthlyZipStat.objects.exists()
+    assert SpeedHistogram.objects.exists()
     before = {(r.month, r.location_id, r.received) for r in MonthlyReferralStat.objects.all()
               if r.received}
     rollup_rebuild()

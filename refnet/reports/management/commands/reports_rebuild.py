@@ -1,4 +1,4 @@
-"""`refnet reports_rebuild [--check]`: recompute the monthly rollup from the referrals
+"""`refnet reports_rebuild [--check]`: recompute every report rollup from the referrals
 (after a bulk load that bypassed its triggers), or with --check only compare."""
 
 import time
@@ -9,7 +9,8 @@ from refnet.reports.rollup import rollup_check, rollup_rebuild
 
 
 class Command(BaseCommand):
-    help = "Rebuild reports_monthlyreferralstat from the referrals, or --check it."
+    help = ("Rebuild the report rollups (monthly, per partner, per ZIP, speed histogram) "
+            "from the referrals, or --check them.")
 
     def add_arguments(self, parser):
         parser.add_argument("--check", action="store_true",
