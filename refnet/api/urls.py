@@ -4,12 +4,49 @@ The API authenticates every operation itself, by API key (keys.py), so its views
 public to the session-based RoleRequiredMiddleware; the schema and docs are public too.
 """
 
+from pathlib import Path
+
+import ninja
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
+
+from refnet.accounts.permissions import public
 
 from .api import api
 
-patterns, app_name, namespace = api.urls
-for pattern in patterns:
+# The Swagger UI files that ship with django-ninja (ninja is not an installed app, so
+# staticfiles does not find them): served from the package, so /api/docs works offline.
+DOCS_ASSETS = {
+    "swagger-ui.css": "text/css",
+    "swagger-ui-bundle.js": "text/javascript",
+    "swagger-ui-init.js": "text/javascript",
+}
+ASSET_DIR = Path(ninja.__file__).parent / "static" / "ninja"
+
+
+@public
+def docs_asset(request: HttpRequest, name: str) -> HttpResponse:
+    if name not in DOCS_ASSETS:
+        return JsonResponse({"code": "not_found", "message": "No such file."}, status=404)
+    response = FileResponse((ASSET_DIR / name).open("rb"), content_type=DOCS_ASSETS[name])
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@public
+def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
+    """Anything else under /api/ answers in the API's own error format."""
+    return JsonResponse({"code": "not_found", "message": f"No API endpoint at /api/{rest}."},
+                        status=404)
+
+
+# Not `app_name`: Django would read that module global as this URLconf's namespace.
+ninja_patterns, ninja_app, ninja_namespace = api.urls
+for pattern in ninja_patterns:
     pattern.callback.refnet_public = True  # checked by the API's own key auth instead
 
-urlpatterns = [path("", (patterns, app_name, namespace))]
+urlpatterns = [
+    path("docs/assets/<str:name>", docs_asset, name="api_docs_asset"),
+    path("", (ninja_patterns, ninja_app, ninja_namespace)),
+    path("<path:rest>", not_found),
+]
