@@ -68,18 +68,23 @@ class MonthlyPartnerStat(models.Model):
 
 
 class MonthlyZipStat(models.Model):
-    """Per practice-local month and location, referrals by the patient's 5-digit ZIP code
-    ('' when none). Kept exact by triggers on referral writes and on a patient's ZIP
-    change (migration 0004)."""
+    """Per practice-local month, location and the source partner's kind, category and owner
+    (as in MonthlyReferralStat), referrals by the patient's 5-digit ZIP code ('' when
+    none). Kept exact by triggers on referral writes, on a patient's ZIP change and on a
+    partner's kind, category or owner change (migration 0004)."""
 
     month = models.PositiveIntegerField()
     location_id = models.BigIntegerField()
     zip5 = models.CharField(max_length=5, blank=True)
+    partner_kind = models.CharField(max_length=20, blank=True)
+    partner_category = models.CharField(max_length=20, blank=True)
+    owner_id = models.BigIntegerField(default=0)
     received = models.IntegerField(default=0)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["month", "location_id", "zip5"],
+            models.UniqueConstraint(fields=["month", "location_id", "zip5", "partner_kind",
+                                            "partner_category", "owner_id"],
                                     name="monthly_zip_stat_key"),
         ]
 
@@ -88,7 +93,8 @@ class MonthlyZipStat(models.Model):
 
 
 class SpeedHistogram(models.Model):
-    """Per practice-local month, location and source partner kind ('' none): how many
+    """Per practice-local month, location and source partner kind, category and owner
+    (as in MonthlyReferralStat; a partner change moves them by trigger): how many
     referrals reached first contact (measure 'c') or first visit ('s') after a delay in
     each fixed bucket (reports.rollup.delay_bucket: hourly below 2 days, daily below 120
     days, then one open bucket). Percentiles read from it are exact to the bucket.
@@ -97,6 +103,8 @@ class SpeedHistogram(models.Model):
     month = models.PositiveIntegerField()
     location_id = models.BigIntegerField()
     partner_kind = models.CharField(max_length=20, blank=True)
+    partner_category = models.CharField(max_length=20, blank=True)
+    owner_id = models.BigIntegerField(default=0)
     measure = models.CharField(max_length=1)
     bucket = models.IntegerField()
     n = models.IntegerField(default=0)
@@ -104,7 +112,8 @@ class SpeedHistogram(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["month", "location_id", "partner_kind", "measure", "bucket"],
+                fields=["month", "location_id", "partner_kind", "partner_category", "owner_id",
+                        "measure", "bucket"],
                 name="speed_histogram_key"),
         ]
 

@@ -90,43 +90,62 @@ class PartnerRollup(Rollup):
             f"FROM {src} WHERE {where} GROUP BY 1, 2, 3"]
 
 
+# The source partner's kind, category and owner as they are now (none: '', '', 0), or a
+# parent trigger's OLD / NEW values of them.
+PARTNER_DIMS = "COALESCE(p.kind, ''), COALESCE(p.category, ''), COALESCE(p.owner_id, 0)"
+
+
+def partner_dims(row: str | None) -> str:
+    if row is None:
+        return PARTNER_DIMS
+    return f"{row}.kind, {row}.category, COALESCE({row}.owner_id, 0)"
+
+
 class ZipRollup(Rollup):
     table = "reports_monthlyzipstat"
-    key = ("month", "location_id", "zip5")
+    key = ("month", "location_id", "zip5", "partner_kind", "partner_category", "owner_id")
     counts = ("received",)
-    depends = ("received_month", "location_id", "patient_id")
+    depends = ("received_month", "location_id", "patient_id", "source_partner_id")
 
-    def selects(self, vendor, src, sign="", where="true", zip_code=None, **dims):
+    def selects(self, vendor, src, sign="", where="true", zip_code=None, partner=None,
+                **dims):
         zip5 = f"COALESCE(SUBSTR({zip_code or 'pt.zip_code'}, 1, 5), '')"
         return [
-            f"SELECT r.received_month, r.location_id, {zip5}, {sign}COUNT(*) "
+            f"SELECT r.received_month, r.location_id, {zip5}, {partner_dims(partner)}, "
+            f"{sign}COUNT(*) "
             f"FROM {src} LEFT JOIN referrals_patient pt ON pt.id = r.patient_id "
-            f"WHERE {where} GROUP BY 1, 2, 3"]
+            f"LEFT JOIN partners_partner p ON p.id = r.source_partner_id "
+            f"WHERE {where} GROUP BY 1, 2, 3, 4, 5, 6"]
 
 
 class SpeedRollup(Rollup):
     table = "reports_speedhistogram"
-    key = ("month", "location_id", "partner_kind", "measure", "bucket")
+    key = ("month", "location_id", "partner_kind", "partner_category", "owner_id",
+           "measure", "bucket")
     counts = ("n",)
     depends = ("received_month", "location_id", "source_partner_id", "received_at",
                "contacted_at", "seen_at")
 
-    def selects(self, vendor, src, sign="", where="true", kind=None, **dims):
-        kind = kind or "COALESCE(p.kind, '')"
+    def selects(self, vendor, src, sign="", where="true", partner=None, **dims):
         return [
-            f"SELECT r.received_month, r.location_id, {kind}, '{measure}', "
+            f"SELECT r.received_month, r.location_id, {partner_dims(partner)}, '{measure}', "
             f"{_bucket(vendor, column)}, {sign}COUNT(*) "
             f"FROM {src} LEFT JOIN partners_partner p ON p.id = r.source_partner_id "
-            f"WHERE r.{column} IS NOT NULL AND {where} GROUP BY 1, 2, 3, 5"
+            f"WHERE r.{column} IS NOT NULL AND {where} GROUP BY 1, 2, 3, 4, 5, 7"
             for measure, column in (("c", "contacted_at"), ("s", "seen_at"))]
 
 
 ROLLUPS = (PartnerRollup(), ZipRollup(), SpeedRollup())
-# Parent rows whose change moves a rollup's counts: (rollup, parent table, column, the
-# referral column pointing at the parent, the select's keyword for the parent's value).
+# Parent rows whose change moves a rollup's counts: (rollup, parent table, the parent's
+# columns, the referral column pointing at the parent, the select's keyword and how to
+# read OLD's / NEW's value for it).
 PARENT_MOVES = (
-    (ROLLUPS[1], "referrals_patient", "zip_code", "patient_id", "zip_code"),
-    (ROLLUPS[2], "partners_partner", "kind", "source_partner_id", "kind"),
+    (ROLLUPS[1], "referrals_patient", ("zip_code",), "patient_id", "zip_code",
+     lambda row: f"{row}.zip_code"),
+    (ROLLUPS[1], "partners_partner", ("kind", "category", "owner_id"), "source_partner_id",
+     "partner", lambda row: row),
+    (ROLLUPS[2], "partners_partner", ("kind", "category", "owner_id"), "source_partner_id",
+     "partner", lambda row: row),
 )
 
 
@@ -152,14 +171,15 @@ def sqlite_statements() -> tuple[list[str], list[str]]:
             f"BEGIN {dele}; {ins}; END",
         ]
         down += [f"DROP TRIGGER IF EXISTS {name}_{op}" for op in ("ins", "del", "upd")]
-    for rollup, parent, column, fk, dim in PARENT_MOVES:
+    for rollup, parent, columns, fk, dim, value in PARENT_MOVES:
         name = f"reports_rollup_{_short(rollup.table)}_{parent.split('_', 1)[1]}"
-        src = f"{ALL_REFERRALS}"
         where = f"r.{fk} = NEW.id"
-        out = "; ".join(rollup.upserts("sqlite", src, "-", where, **{dim: f"OLD.{column}"}))
-        into = "; ".join(rollup.upserts("sqlite", src, "+", where, **{dim: f"NEW.{column}"}))
-        up.append(f"CREATE TRIGGER {name} AFTER UPDATE OF {column} ON {parent} "
-                  f"WHEN OLD.{column} IS NOT NEW.{column} BEGIN {out}; {into}; END")
+        out = "; ".join(rollup.upserts("sqlite", ALL_REFERRALS, "-", where,
+                                       **{dim: value("OLD")}))
+        into = "; ".join(rollup.upserts("sqlite", ALL_REFERRALS, "+", where,
+                                        **{dim: value("NEW")}))
+        up.append(f"CREATE TRIGGER {name} AFTER UPDATE OF {', '.join(columns)} ON {parent} "
+                  f"WHEN {_changed(columns, 'IS NOT')} BEGIN {out}; {into}; END")
         down.append(f"DROP TRIGGER IF EXISTS {name}")
     return up, down
 
@@ -189,18 +209,19 @@ def pg_statements() -> tuple[list[str], list[str]]:
         down += [f"DROP TRIGGER IF EXISTS {name}_{op} ON referrals_referral"
                  for op in ("ins", "del", "upd")]
         down.append(f"DROP FUNCTION IF EXISTS {name}()")
-    for rollup, parent, column, fk, dim in PARENT_MOVES:
+    for rollup, parent, columns, fk, dim, value in PARENT_MOVES:
         name = f"reports_rollup_{_short(rollup.table)}_{parent.split('_', 1)[1]}"
         where = f"r.{fk} = NEW.id"
         out = "; ".join(rollup.upserts("postgresql", ALL_REFERRALS, "-", where,
-                                       **{dim: f"OLD.{column}"}))
+                                       **{dim: value("OLD")}))
         into = "; ".join(rollup.upserts("postgresql", ALL_REFERRALS, "+", where,
-                                        **{dim: f"NEW.{column}"}))
+                                        **{dim: value("NEW")}))
         up += [
             f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN {out}; {into}; RETURN NULL; END $$""",
-            f"CREATE TRIGGER {name} AFTER UPDATE OF {column} ON {parent} FOR EACH ROW "
-            f"WHEN (OLD.{column} IS DISTINCT FROM NEW.{column}) EXECUTE FUNCTION {name}()",
+            f"CREATE TRIGGER {name} AFTER UPDATE OF {', '.join(columns)} ON {parent} "
+            f"FOR EACH ROW WHEN ({_changed(columns, 'IS DISTINCT FROM')}) "
+            f"EXECUTE FUNCTION {name}()",
         ]
         down += [f"DROP TRIGGER IF EXISTS {name} ON {parent}",
                  f"DROP FUNCTION IF EXISTS {name}()"]

@@ -21,7 +21,7 @@ from django.utils import timezone
 from refnet.accounts.permissions import Cap, has_cap
 from refnet.referrals.models import Referral
 from refnet.reports.charts import ChartSpec
-from refnet.reports.models import MonthlyReferralStat
+from refnet.reports.models import MonthlyPartnerStat, MonthlyReferralStat, MonthlyZipStat
 
 GRANULARITIES = ("day", "week", "month", "quarter")
 # A chart or table of more buckets than this is unreadable; ask for a coarser granularity.
@@ -217,6 +217,52 @@ def stats_in(f: ReportFilter) -> QuerySet[MonthlyReferralStat]:
         qs = qs.filter(partner_category__in=f.partner_categories)
     if f.owner_ids:
         qs = qs.filter(owner_id__in=f.owner_ids)
+    return qs.order_by()
+
+
+def partner_rollup_applies(f: ReportFilter) -> bool:
+    """Whether the per-partner rollup answers this filter exactly: whole months, and no
+    service-line filter (that rollup has no service-line dimension)."""
+    return f.whole_months() and not f.service_line_ids
+
+
+def _partner_dims(f: ReportFilter) -> dict[str, Any]:
+    from refnet.partners.models import Partner
+
+    if not (f.partner_kinds or f.partner_categories or f.owner_ids):
+        return {}
+    partners = Partner.objects.all()
+    if f.partner_kinds:
+        partners = partners.filter(kind__in=f.partner_kinds)
+    if f.partner_categories:
+        partners = partners.filter(category__in=f.partner_categories)
+    if f.owner_ids:
+        partners = partners.filter(owner_id__in=f.owner_ids)
+    return {"partner_id__in": partners.values("pk")}
+
+
+def partner_stats_in(f: ReportFilter) -> QuerySet[MonthlyPartnerStat]:
+    """Per-partner rollup rows for the period's months matching the filters; the partner's
+    kind, category and owner are read from the partner as it is now (a subquery), the same
+    as referrals_in does. Only when partner_rollup_applies(f)."""
+    qs = MonthlyPartnerStat.objects.filter(month__gte=month_key(f.start),
+                                           month__lte=month_key(f.end), **_partner_dims(f))
+    if f.location_ids:
+        qs = qs.filter(location_id__in=f.location_ids)
+    return qs.order_by()
+
+
+def zip_rollup_applies(f: ReportFilter) -> bool:
+    """The ZIP rollup has month and location only: whole months, no other filter."""
+    return (f.whole_months() and not f.service_line_ids and not f.partner_kinds
+            and not f.partner_categories and not f.owner_ids)
+
+
+def zip_stats_in(f: ReportFilter) -> QuerySet[MonthlyZipStat]:
+    qs = MonthlyZipStat.objects.filter(month__gte=month_key(f.start),
+                                       month__lte=month_key(f.end))
+    if f.location_ids:
+        qs = qs.filter(location_id__in=f.location_ids)
     return qs.order_by()
 
 
