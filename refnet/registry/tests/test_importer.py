@@ -1,0 +1,208 @@
+"""The NPPES importer on generated files with the real 330-column header."""
+
+import csv
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from refnet.practice.models import ZipCentroid
+from refnet.registry.models import ImportStatus, RegistryImport, RegistryProvider
+from refnet.registry.nppes_layout import HEADER
+from refnet.registry.services.importer import ImportRefused, nppes_import, npi_ok
+from refnet.registry.synthetic import COL, deactivated_row, npi, write_nppes
+
+from .conftest import org, person
+
+pytestmark = pytest.mark.django_db
+
+
+def _line(row) -> str:
+    out = io.StringIO()
+    csv.writer(out, quoting=csv.QUOTE_ALL).writerow(row)
+    return out.getvalue()
+
+
+def test_the_layout_is_the_real_330_columns():
+    assert len(HEADER) == 330 == len(set(HEADER))
+    assert HEADER[:3] == ["NPI", "Entity Type Code", "Replacement NPI"]
+    assert HEADER[47] == "Healthcare Provider Taxonomy Code_1"
+    assert HEADER[50] == "Healthcare Provider Primary Taxonomy Switch_1"
+    assert "Parent Organization LBN" in HEADER and HEADER[-1] == "Certification Date"
+
+
+def test_npi_check_digit():
+    assert npi_ok("1234567893")  # CMS's published example
+    assert not npi_ok("1234567890")
+    assert not npi_ok("123456789") and not npi_ok("12345678ab")
+
+
+def test_good_rows_are_kept_with_their_zip_centre_and_taxonomies(nppes_file):
+    ZipCentroid.objects.create(zip_code="80206", latitude="39.726600", longitude="-104.952600")
+    path = nppes_file([
+        person("100000001", taxonomies=("225100000X", "2251S0007X")),
+        org("100000002"),
+        person("100000003", first="BO", last="CHEN", credential="MD",
+               taxonomies=("207X00000X",), zip_code="802091234", address="9 ELM ST"),
+    ])
+    record = nppes_import(path=path)
+    assert record.status == ImportStatus.DONE
+    assert (record.rows_read, record.rows_kept, record.error_count) == (3, 3, 0)
+    ana = RegistryProvider.objects.get(pk=int(npi("100000001")))
+    assert ana.name == "ANA RIVERA, PT" and ana.entity_type == 1
+    assert ana.primary_taxonomy == "225100000X" and ana.other_taxonomies == "2251S0007X"
+    assert (ana.latitude, ana.longitude) == (39.7266, -104.9526)
+    assert ana.org_size == 1  # alone at 100 Main St (the organization is not a clinician)
+    bo = RegistryProvider.objects.get(pk=int(npi("100000003")))
+    assert bo.zip5 == "80209" and bo.latitude is None  # no centroid for that ZIP
+    assert RegistryProvider.objects.get(pk=int(npi("100000002"))).name == "MAIN STREET PT LLC"
+
+
+def test_malformed_rows_are_listed_by_line_and_field_and_never_half_written(nppes_file):
+    bad_npi = person("100000011")
+    bad_npi[COL["NPI"]] = "1000000110" if not npi_ok("1000000110") else "1000000111"
+    no_name = person("100000012", last="")
+    bad_zip = person("100000013", zip_code="8O2O6")
+    bad_taxonomy = person("100000014", taxonomies=("PT",))
+    quoted = person("100000015", last='O"NEIL', first="MARY\nKATE")  # quotes and a newline
+    path = nppes_file(
+        [person("100000010"), bad_npi, no_name, bad_zip, bad_taxonomy, quoted],
+        raw_lines=['"1000000160","1","too","few","columns"\r\n',
+                   _line(person("100000017"))])
+    record = nppes_import(path=path)
+    assert record.status == ImportStatus.DONE
+    # Line 1 is the header; the quoted row spans lines 7-8, so the short row is line 9.
+    assert record.errors == [
+        [3, "NPI", f"'{bad_npi[0]}' is not a valid NPI (check digit)"],
+        [4, "Provider Last Name (Legal Name)", "is empty"],
+        [5, "Provider Business Practice Location Address Postal Code",
+         "'8O2O6' is not a ZIP code"],
+        [6, "Healthcare Provider Taxonomy Code_1", "'PT' is not a NUCC code like 207X00000X"],
+        [9, "row", "has 5 columns; the header has 330"],
+    ]
+    assert (record.rows_read, record.rows_kept, record.rows_skipped) == (8, 3, 5)
+    kept = set(RegistryProvider.objects.values_list("pk", flat=True))
+    assert kept == {int(npi(b)) for b in ("100000010", "100000015", "100000017")}
+    assert RegistryProvider.objects.get(pk=int(npi("100000015"))).name == \
+        'MARY\nKATE O"NEIL, PT'
+
+
+def test_strict_mode_imports_nothing_when_a_row_is_malformed(nppes_file):
+    path = nppes_file([person("100000020"), person("100000021", zip_code="ABCDE"),
+                       person("100000022")])
+    record = nppes_import(path=path, strict=True)
+    assert record.status == ImportStatus.FAILED
+    assert record.errors == [[3, "Provider Business Practice Location Address Postal Code",
+                              "'ABCDE' is not a ZIP code"]]
+    assert "nothing was imported" in record.message
+    assert not RegistryProvider.objects.exists()
+
+
+def test_strict_mode_imports_a_clean_file(nppes_file):
+    record = nppes_import(path=nppes_file([person("100000023")]), strict=True)
+    assert record.status == ImportStatus.DONE and RegistryProvider.objects.count() == 1
+
+
+def test_a_file_without_the_needed_columns_is_refused_with_their_names(tmp_path):
+    path = tmp_path / "other.csv"
+    path.write_text("NPI,Name,Zip\n1234567893,Someone,80206\n")
+    with pytest.raises(ImportRefused, match='no "Entity Type Code", "Provider Organization'):
+        nppes_import(path=path)
+    assert not RegistryProvider.objects.exists()
+    assert RegistryImport.objects.get().status == ImportStatus.FAILED
+
+
+def test_states_filter_keeps_only_those_states(nppes_file):
+    path = nppes_file([person("100000030"), person("100000031", state="WY"),
+                       person("100000032", state="NE", zip_code="6810X")])  # bad, not kept
+    record = nppes_import(path=path, states=["CO", "WY"])
+    assert record.rows_kept == 2 and record.error_count == 0
+    assert set(RegistryProvider.objects.values_list("state", flat=True)) == {"CO", "WY"}
+
+
+class Interrupted(Exception):
+    pass
+
+
+def test_resume_after_an_interruption_finishes_without_duplicates(nppes_file):
+    rows = [person(f"1000001{n:02d}") for n in range(25)]
+    path = nppes_file(rows)
+    batches = []
+
+    def die_after_two(record):
+        batches.append(record.rows_read)
+        if len(batches) == 2:
+            raise Interrupted("power cut")
+
+    with pytest.raises(Interrupted):
+        nppes_import(path=path, batch_rows=10, progress=die_after_two)
+    record = RegistryImport.objects.get()
+    assert record.status == ImportStatus.FAILED and record.lines_done == 21
+    assert RegistryProvider.objects.count() == 20  # two committed batches, nothing more
+    with pytest.raises(ImportRefused, match="stopped at line 21.*--resume"):
+        nppes_import(path=path)
+    resumed = nppes_import(path=path, resume=True, batch_rows=10)
+    assert resumed.pk == record.pk and resumed.status == ImportStatus.DONE
+    assert resumed.rows_read == 25 and resumed.rows_kept == 25
+    assert RegistryProvider.objects.count() == 25
+
+
+def test_a_killed_import_left_running_is_resumed_once_it_is_stale(nppes_file):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    path = nppes_file([person(f"1000002{n:02d}") for n in range(15)])
+
+    def kill(record):
+        raise Interrupted("kill -9")
+
+    with pytest.raises(Interrupted):
+        nppes_import(path=path, batch_rows=10, progress=kill)
+    # kill -9 runs no handler: the row still says running.
+    RegistryImport.objects.update(status=ImportStatus.RUNNING)
+    with pytest.raises(ImportRefused, match="running now"):
+        nppes_import(path=path, resume=True)
+    RegistryImport.objects.update(updated_at=timezone.now() - timedelta(minutes=5))
+    record = nppes_import(path=path, resume=True, batch_rows=10)
+    assert record.status == ImportStatus.DONE and RegistryProvider.objects.count() == 15
+
+
+def test_reimport_updates_in_place_and_deactivation_flags(nppes_file):
+    nppes_import(path=nppes_file([person("100000040"), person("100000041")], name="a.csv"))
+    moved = person("100000040", address="5 NEW RD")
+    nppes_import(path=nppes_file([moved, deactivated_row(npi("100000041")),
+                                  deactivated_row(npi("100000042"))], name="b.csv"))
+    assert RegistryProvider.objects.count() == 2  # a deactivation never creates anyone
+    assert RegistryProvider.objects.get(pk=int(npi("100000040"))).address_line == "5 NEW RD"
+    assert RegistryProvider.objects.get(pk=int(npi("100000041"))).deactivated
+
+
+def test_organization_size_counts_individuals_at_the_same_site(nppes_file):
+    rows = [org("100000050", address="1 Oak St."),
+            person("100000051", address="1 OAK ST"), person("100000052", address="1 oak st"),
+            person("100000053", address="2 OAK ST")]
+    nppes_import(path=nppes_file(rows))
+    sizes = dict(RegistryProvider.objects.values_list("pk", "org_size"))
+    assert [sizes[int(npi(b))] for b in ("100000050", "100000051", "100000052",
+                                         "100000053")] == [2, 2, 2, 1]
+
+
+def test_latin1_bytes_are_read(tmp_path):
+    path = tmp_path / "latin.csv"
+    out = io.StringIO()
+    write_nppes(out, [person("100000060", last="NUÑEZ")])
+    path.write_bytes(out.getvalue().encode("latin-1"))
+    nppes_import(path=path)
+    assert RegistryProvider.objects.get().name == "ANA NUÑEZ, PT"
+
+
+def test_command_reports_rows_and_bad_lines(nppes_file, capsys):
+    path = nppes_file([person("100000070"), person("100000071", last="")])
+    call_command("nppes_import", str(path), "--states", "co", "--no-progress")
+    out = capsys.readouterr()
+    assert "1 providers imported; 1 malformed rows skipped" in out.out
+    assert "line 3: Provider Last Name (Legal Name): is empty" in out.err
+    with pytest.raises(CommandError, match="a state is two letters"):
+        call_command("nppes_import", str(path), "--states", "Colorado")
