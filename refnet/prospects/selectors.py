@@ -124,7 +124,13 @@ def last_stage_change(partner: Partner) -> StageChange | None:
 
 
 def criteria() -> list[FitCriterion]:
-    return list(FitCriterion.objects.all())
+    rows = list(FitCriterion.objects.all())
+    if not rows:  # the tables were emptied (demo --reset): put the shipped questions back
+        from .defaults import criteria_ensure
+
+        criteria_ensure()
+        rows = list(FitCriterion.objects.all())
+    return rows
 
 
 def scorecard_of(partner: Partner) -> FitScorecard | None:
