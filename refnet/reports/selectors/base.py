@@ -252,18 +252,28 @@ def partner_stats_in(f: ReportFilter) -> QuerySet[MonthlyPartnerStat]:
     return qs.order_by()
 
 
-def zip_rollup_applies(f: ReportFilter) -> bool:
-    """The ZIP rollup has month and location only: whole months, no other filter."""
-    return (f.whole_months() and not f.service_line_ids and not f.partner_kinds
-            and not f.partner_categories and not f.owner_ids)
+def dims_rollup_applies(f: ReportFilter) -> bool:
+    """Whether a rollup keyed by month, location and the partner's kind, category and
+    owner (ZIP counts, speed histograms) answers this filter: whole months, no service
+    line filter."""
+    return f.whole_months() and not f.service_line_ids
+
+
+def dims_filtered(qs: QuerySet, f: ReportFilter) -> QuerySet:
+    qs = qs.filter(month__gte=month_key(f.start), month__lte=month_key(f.end))
+    if f.location_ids:
+        qs = qs.filter(location_id__in=f.location_ids)
+    if f.partner_kinds:
+        qs = qs.filter(partner_kind__in=f.partner_kinds)
+    if f.partner_categories:
+        qs = qs.filter(partner_category__in=f.partner_categories)
+    if f.owner_ids:
+        qs = qs.filter(owner_id__in=f.owner_ids)
+    return qs.order_by()
 
 
 def zip_stats_in(f: ReportFilter) -> QuerySet[MonthlyZipStat]:
-    qs = MonthlyZipStat.objects.filter(month__gte=month_key(f.start),
-                                       month__lte=month_key(f.end))
-    if f.location_ids:
-        qs = qs.filter(location_id__in=f.location_ids)
-    return qs.order_by()
+    return dims_filtered(MonthlyZipStat.objects.all(), f)
 
 
 # -- links and small helpers -----------------------------------------------------------------

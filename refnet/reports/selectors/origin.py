@@ -1,7 +1,9 @@
 """Where patients come from: by distance band from the location that received them, and by
 ZIP code.
 
-The database groups referrals by (location, the patient's 5-digit ZIP); distances are then
+The database groups referrals by (location, the patient's 5-digit ZIP), from the monthly
+ZIP rollup (MonthlyZipStat, kept exact by triggers) over whole months without a service
+line filter, else from the referral table; distances are then
 computed once per distinct pair (haversine between the location and the ZIP's centroid,
 practice.ZipCentroid), never per referral: a practice has a handful of locations and its
 patients a few hundred ZIP codes, whatever the number of referrals.
@@ -13,13 +15,21 @@ import math
 from collections import defaultdict
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, Sum
 from django.db.models.functions import Substr
 
 from refnet.practice.models import Location, ZipCentroid
 from refnet.reports.charts import ChartSpec, Series
 
-from .base import Column, ReportFilter, ReportTable, rate, referrals_in
+from .base import (
+    Column,
+    ReportFilter,
+    ReportTable,
+    dims_rollup_applies,
+    rate,
+    referrals_in,
+    zip_stats_in,
+)
 
 EARTH_RADIUS_MILES = 3958.8
 # (label, lower bound inclusive, upper bound exclusive) in miles.
@@ -48,9 +58,13 @@ def distance_band(miles: float | None) -> str:
 def patient_origin(f: ReportFilter, *, user: Any) -> ReportTable:
     """Rows: the distance bands, then the top 20 ZIP codes (section "ZIP code"); columns:
     one per location, the total and its share. Aggregates only: no patient is named."""
-    pairs = list(referrals_in(f).annotate(zip5=Substr("patient__zip_code", 1, 5))
-                 .values("location_id", "zip5").annotate(n=Count("id"))
-                 .values_list("location_id", "zip5", "n"))
+    if dims_rollup_applies(f):
+        pairs = [(loc, z, n) for loc, z, n in zip_stats_in(f).values("location_id", "zip5")
+                 .annotate(n=Sum("received")).values_list("location_id", "zip5", "n") if n]
+    else:
+        pairs = list(referrals_in(f).annotate(zip5=Substr("patient__zip_code", 1, 5))
+                     .values("location_id", "zip5").annotate(n=Count("id"))
+                     .values_list("location_id", "zip5", "n"))
     loc_ids = sorted({loc for loc, _, _ in pairs})
     locations = {loc.pk: loc for loc in Location.objects.filter(pk__in=loc_ids)}
     zips = {z for _, z, _ in pairs if z}

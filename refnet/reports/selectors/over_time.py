@@ -2,8 +2,9 @@
 owner: rows are the period's buckets, columns the biggest groups, the rest and the total.
 
 Month and quarter buckets over whole months read the monthly rollup (a few thousand rows
-however many referrals there are); day and week buckets, partial months and the per-source
-breakdown (the rollup has no partner dimension) read the referral table.
+however many referrals there are), or for the per-source breakdown the per-partner monthly
+rollup (unless a service line is filtered: it has no such dimension); day and week
+buckets and partial months read the referral table.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from .base import (
     buckets,
     list_exact,
     may_see_rows,
+    partner_rollup_applies,
+    partner_stats_in,
     referral_list_url,
     referrals_in,
     stats_in,
@@ -86,12 +89,17 @@ def group_labels(by: str, keys: list[Any]) -> dict[Any, str]:
 
 
 def _from_rollup(f: ReportFilter, by: str) -> bool:
-    return (f.granularity in ("month", "quarter") and f.whole_months()
-            and _STAT_DIM[by] is not None)
+    if f.granularity not in ("month", "quarter") or not f.whole_months():
+        return False
+    if by == "source":  # the per-partner rollup has no service-line dimension
+        return partner_rollup_applies(f)
+    return True
 
 
 def _source(f: ReportFilter, by: str) -> tuple[QuerySet, str, str, Any]:
     """(queryset, bucket field, group field, count expression) for this report."""
+    if _from_rollup(f, by) and by == "source":
+        return partner_stats_in(f), "month", "partner_id", Sum("received")
     if _from_rollup(f, by):
         return stats_in(f), "month", _STAT_DIM[by], Sum("received")
     qs = referrals_in(f)

@@ -1,15 +1,18 @@
 """Per-source figures: conversion through the funnel, and the leaderboard of referrers.
 
-Both group the referral table by source partner (the rollup has no partner dimension);
-the partner is the one the referral points at now, so a duplicate merged mid-period
-counts under its survivor (the merge moved its referrals).
+Both group by source partner: over whole months without a service-line filter they read
+the per-partner monthly rollup (MonthlyPartnerStat, kept exact by triggers), otherwise
+the referral table. The partner is the one the referral points at now, so a duplicate
+merged mid-period counts under its survivor (the merge moved its referrals, and the
+triggers their counts). The leaderboard's previous period (the equal number of days
+before) reads the referral table for its 25 partners only.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, Sum
 
 from refnet.partners.models import Partner, PartnerKind
 from refnet.referrals.models import ReferralStatus
@@ -22,6 +25,8 @@ from .base import (
     base_params,
     list_exact,
     may_see_rows,
+    partner_rollup_applies,
+    partner_stats_in,
     rate,
     referral_list_url,
     referrals_in,
@@ -39,6 +44,18 @@ _FUNNEL = {
     "seen": Count("id", filter=Q(seen_at__isnull=False)),
     "won": Count("id", filter=Q(status=ReferralStatus.CLOSED_WON)),
 }
+
+
+_ROLLUP_FUNNEL = {stage: Sum(stage) for stage in STAGES}
+
+
+def _per_source(f: ReportFilter):
+    """(queryset, partner field, funnel aggregates): the per-partner monthly rollup when
+    it answers the filter exactly (whole months, no service line), else the referrals.
+    The rollup says partner 0 for "no source" where the referral table says NULL."""
+    if partner_rollup_applies(f):
+        return partner_stats_in(f), "partner_id", _ROLLUP_FUNNEL
+    return referrals_in(f), "source_partner_id", _FUNNEL
 
 
 def _partners(ids: list[int]) -> dict[int, Partner]:
@@ -59,10 +76,12 @@ def conversion_by_source(f: ReportFilter, *, user: Any) -> ReportTable:
     """Received, contacted, scheduled, seen, won per source (top 50 by received, then all
     others and the total), each stage also as a share of received. A referral counts at a
     stage once it reached it, whatever happened after (contacted_at etc. stay set)."""
-    qs = referrals_in(f)
-    top = list(qs.values("source_partner_id").annotate(**_FUNNEL)
-               .order_by("-received", "source_partner_id")[:CONVERSION_TOP])
-    total = qs.aggregate(**_FUNNEL)
+    qs, field, funnel = _per_source(f)
+    top = [{**r, "source_partner_id": r.pop(field) or None}
+           for r in qs.values(field).annotate(**funnel).filter(received__gt=0)
+           .order_by("-received", field)
+           [:CONVERSION_TOP]]
+    total = qs.aggregate(**funnel)
     partners = _partners([r["source_partner_id"] for r in top if r["source_partner_id"]])
     show_links = may_see_rows(user) and list_exact(f)
     rows = []
@@ -98,9 +117,12 @@ def conversion_by_source(f: ReportFilter, *, user: Any) -> ReportTable:
 def leaderboard(f: ReportFilter, *, user: Any) -> ReportTable:
     """The top 25 referrers of the period for the recognition program, with the change
     against the equal period before."""
-    top = list(referrals_in(f).filter(source_partner__isnull=False)
-               .values("source_partner_id").annotate(n=Count("id"))
-               .order_by("-n", "source_partner_id")[:LEADERBOARD_TOP])
+    qs, field, _ = _per_source(f)
+    measure = Sum("received") if field == "partner_id" else Count("id")
+    top = [{"source_partner_id": pid, "n": n} for pid, n in
+           qs.exclude(**{field: 0} if field == "partner_id" else {f"{field}__isnull": True})
+           .values(field).annotate(n=measure).filter(n__gt=0)
+           .order_by("-n", field).values_list(field, "n")[:LEADERBOARD_TOP]]
     ids = [r["source_partner_id"] for r in top]
     prev_f = f.previous()
     before = dict(referrals_in(prev_f).filter(source_partner_id__in=ids)
