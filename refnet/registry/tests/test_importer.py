@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 from refnet.practice.models import ZipCentroid
 from refnet.registry.models import ImportStatus, RegistryImport, RegistryProvider
 from refnet.registry.nppes_layout import HEADER
-from refnet.registry.services.importer import ImportRefused, nppes_import, npi_ok
+from refnet.registry.services.importer import ImportRefused, npi_ok, nppes_import
 from refnet.registry.synthetic import COL, deactivated_row, npi, write_nppes
 
 from .conftest import org, person
