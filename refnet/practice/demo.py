@@ -543,6 +543,7 @@ def _said(rng: random.Random, spec: PartnerSpec) -> str:
 # demo rows after the core ones; run in this order, inside the demo's one transaction.
 DEMO_EXTENSIONS: list[str] = [
     "refnet.prospects.demo",
+    "refnet.outreach.demo",
 ]
 
 
