@@ -1,6 +1,10 @@
 """Speed: days from receiving a referral to first contact and to the first visit, median
 and 90th percentile, by location or by source, computed in the database.
 
+Over whole months, by location, when the period holds more than EXACT_UP_TO referrals, the
+figures come from the rollups instead: counts from MonthlyReferralStat, percentiles from
+SpeedHistogram (delays counted in fixed buckets, kept exact by triggers), exact to the
+bucket. Otherwise exact, from the referral table:
 PostgreSQL has percentile_cont. SQLite has no percentile aggregate, so its query numbers
 each group's values with ROW_NUMBER() and COUNT() windows and returns only the (at most
 four) rows at the ranks the percentiles need; the interpolation between two neighbours
@@ -14,7 +18,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, F, Value
+from django.db.models import Count, F, Sum, Value
 
 from refnet.reports.charts import ChartSpec, Series
 
@@ -23,10 +27,13 @@ from .base import (
     ReportFilter,
     ReportTable,
     base_params,
+    dims_filtered,
+    dims_rollup_applies,
     list_exact,
     may_see_rows,
     referral_list_url,
     referrals_in,
+    stats_in,
 )
 from .over_time import group_labels
 
@@ -110,17 +117,85 @@ def _percentiles(f: ReportFilter, by: str, ids: list[Any] | None
 
 _COUNTS = {"received": Count("id"), "contacted": Count("contacted_at"),
            "seen": Count("seen_at")}
+# Above this many referrals in the period, by location over whole months, percentiles
+# come from the histogram rollup (exact to the bucket) instead of sorting every delay.
+EXACT_UP_TO = 20_000
+
+
+def bucket_bounds(bucket: int) -> tuple[float, float]:
+    """A histogram bucket's [low, high) in days (migration 0004: hourly below 2 days,
+    daily below 120 days, then one open bucket, read as 120)."""
+    if bucket < 48:
+        return bucket / 24, (bucket + 1) / 24
+    if bucket < 166:
+        return float(bucket - 46), float(bucket - 45)
+    return 120.0, 120.0
+
+
+def histogram_percentile(counts: list[tuple[int, int]], num: int, den: int) -> float | None:
+    """The percentile at rank num/den * (n - 1) (as percentile_cont counts ranks), read
+    from (bucket, count) pairs: the bucket holding that rank, and a uniform spread of its
+    values inside it. Exact to the bucket: within an hour below 2 days, a day below 120."""
+    n = sum(c for _, c in counts)
+    if n <= 0:
+        return None
+    pos = num * (n - 1) / den
+    seen = 0
+    for bucket, c in sorted(counts):
+        if c <= 0:
+            continue
+        if pos < seen + c:
+            lo, hi = bucket_bounds(bucket)
+            return lo + (hi - lo) * (pos - seen + 0.5) / c
+        seen += c
+    lo, _hi = bucket_bounds(max(b for b, c in counts if c > 0))
+    return lo
+
+
+def _speed_from_histogram(f: ReportFilter) -> tuple[list[dict], dict, dict]:
+    """(per-location counts, per-location percentiles, overall percentiles) from the
+    monthly rollup and the speed histogram: a few thousand rows whatever the volume."""
+    from refnet.reports.models import SpeedHistogram
+
+    counts = list(stats_in(f).values(grp=F("location_id")).annotate(
+        received=Sum("received"), contacted=Sum("contacted"), seen=Sum("seen"))
+        .filter(received__gt=0).order_by("-received", "grp")[:SPEED_TOP])
+    hist: dict[Any, dict[str, dict[int, int]]] = defaultdict(lambda: defaultdict(dict))
+    for loc, measure, bucket, n in (dims_filtered(SpeedHistogram.objects.all(), f)
+                                    .values("location_id", "measure", "bucket")
+                                    .annotate(n=Sum("n"))
+                                    .values_list("location_id", "measure", "bucket", "n")):
+        hist[loc][measure][bucket] = n
+        hist[None][measure][bucket] = hist[None][measure].get(bucket, 0) + n
+
+    def pcts(group: Any) -> dict[str, float | None]:
+        out: dict[str, float | None] = {}
+        for m, code in (("contact", "c"), ("seen", "s")):
+            pairs = list(hist[group][code].items())
+            for name, (num, den) in _PCTS.items():
+                out[f"{m}_{name}"] = histogram_percentile(pairs, num, den)
+        return out
+
+    return counts, {c["grp"]: pcts(c["grp"]) for c in counts}, pcts(None)
 
 
 def speed(f: ReportFilter, *, user: Any, by: str = "location") -> ReportTable:
     if by not in BY_OPTIONS:
         raise ValidationError({"by": f"Choose one of {', '.join(BY_OPTIONS)}."})
-    counts = list(referrals_in(f).values(grp=F(_GROUP[by])).annotate(**_COUNTS)
-                  .order_by("-received", "grp")[:SPEED_TOP])
-    ids = [c["grp"] for c in counts]
-    per_group = _percentiles(f, by, ids) if ids else {}
-    overall = _percentiles(f, by, None).get(0, {}) if ids else {}
-    total_counts = referrals_in(f).aggregate(**_COUNTS)
+    from_histogram = (by == "location" and dims_rollup_applies(f)
+                      and (stats_in(f).aggregate(n=Sum("received"))["n"] or 0) > EXACT_UP_TO)
+    if from_histogram:
+        counts, per_group, overall = _speed_from_histogram(f)
+        ids = [c["grp"] for c in counts]
+        total_counts = stats_in(f).aggregate(received=Sum("received"),
+                                             contacted=Sum("contacted"), seen=Sum("seen"))
+    else:
+        counts = list(referrals_in(f).values(grp=F(_GROUP[by])).annotate(**_COUNTS)
+                      .order_by("-received", "grp")[:SPEED_TOP])
+        ids = [c["grp"] for c in counts]
+        per_group = _percentiles(f, by, ids) if ids else {}
+        overall = _percentiles(f, by, None).get(0, {}) if ids else {}
+        total_counts = referrals_in(f).aggregate(**_COUNTS)
     labels = group_labels(by, ids)
     show_links = may_see_rows(user) and list_exact(f)
     param = "source" if by == "source" else "location"
@@ -156,5 +231,9 @@ def speed(f: ReportFilter, *, user: Any, by: str = "location") -> ReportTable:
     note = ("Referrals received in the period; days from receipt to the first contact and "
             "to the first visit, for those that got there. The 90th percentile: 9 in 10 "
             "were at least this fast.")
+    if from_histogram:
+        note += (f" Over {EXACT_UP_TO:,} referrals, medians and percentiles are read from "
+                 "delays counted in hourly buckets up to 2 days and daily buckets up to 120 "
+                 "days: exact to the bucket (within an hour, or a day beyond 2 days).")
     return ReportTable(title=f"Speed by {by}", columns=columns, rows=rows, chart=chart,
                        totals=totals, note=note, filters=f)

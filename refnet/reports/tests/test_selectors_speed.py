@@ -71,3 +71,25 @@ def test_speed_works_with_debug_on(data, users, settings):
     settings.DEBUG = True
     table = speed(F, user=users["manager"], by="location")
     assert table.rows[0]["contact_median"] == pytest.approx(3)
+
+
+def test_speed_from_histogram_is_exact_to_the_bucket(data, users, monkeypatch):
+    """Above the threshold the percentiles come from the hourly/daily histogram rollup."""
+    import importlib
+
+    speed_module = importlib.import_module("refnet.reports.selectors.speed")
+
+    monkeypatch.setattr(speed_module, "EXACT_UP_TO", 0)
+    table = speed(F, user=users["manager"], by="location")
+    main, west = table.rows
+    assert (main["received"], main["contacted"], main["seen"]) == (6, 5, 2)
+    # Contacts after 1, 2, 3, 4, 10 days: daily buckets [1,2) [2,3) [3,4) [4,5) [10,11).
+    # Median rank 2 is alone in [3, 4): its middle, 3.5 (the exact answer is 3).
+    assert main["contact_median"] == pytest.approx(3.5)
+    # p90 rank 3.6 lies in [4, 5) (rank 3): 4 + (3.6 - 3 + 0.5) = 5.1 (exact: 7.6).
+    assert main["contact_p90"] == pytest.approx(5.1)
+    # Half a day: hourly bucket 12 -> [0.5, 0.5417) days, its middle.
+    assert west["contact_median"] == pytest.approx(12.5 / 24)
+    assert west["seen_median"] is None
+    assert "exact to the bucket" in table.note
+    assert table.totals["received"] == 7
