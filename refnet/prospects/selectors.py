@@ -124,13 +124,9 @@ def last_stage_change(partner: Partner) -> StageChange | None:
 
 
 def criteria() -> list[FitCriterion]:
-    rows = list(FitCriterion.objects.all())
-    if not rows:  # the tables were emptied (demo --reset): put the shipped questions back
-        from .defaults import criteria_ensure
+    from .services import criteria_loaded
 
-        criteria_ensure()
-        rows = list(FitCriterion.objects.all())
-    return rows
+    return criteria_loaded()
 
 
 def scorecard_of(partner: Partner) -> FitScorecard | None:

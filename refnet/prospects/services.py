@@ -17,6 +17,7 @@ from refnet.partners.models import Partner, Stage
 from refnet.partners.services import partner_update
 from refnet.practice.models import Location
 
+from .defaults import criteria_ensure
 from .models import (
     MAX_WEIGHT,
     CriterionKind,
@@ -27,6 +28,15 @@ from .models import (
     StageChange,
 )
 from .scoring import SCALE_MAX, Criterion, fit_score, nearest
+
+
+def criteria_loaded(*, lock: bool = False) -> list[FitCriterion]:
+    """The questions in order; the shipped ones are put back first if the table was emptied
+    (`refnet demo --reset`, a test database flush)."""
+    if not FitCriterion.objects.exists():
+        criteria_ensure()
+    qs = FitCriterion.objects.order_by("position", "code")
+    return list(qs.select_for_update() if lock else qs)
 
 
 def criteria_specs(criteria: list[FitCriterion] | None = None) -> list[Criterion]:
@@ -88,7 +98,7 @@ def scorecard_save(*, partner: Partner, answers: Mapping[str, Any], why_refer: s
                    by: User | None, now: datetime | None = None) -> FitScorecard:
     """Save a partner's answers, score them under the current weights and keep the version."""
     now = now or timezone.now()
-    criteria = list(FitCriterion.objects.all())
+    criteria = criteria_loaded()
     cleaned = clean_answers(answers, criteria)
     if len(why_refer) > 2000:
         raise ValidationError({"why_refer": "Keep “why would they refer to us” under 2,000 "
@@ -121,7 +131,7 @@ def fit_weights_set(*, weights: Mapping[str, Any], by: User | None,
     history, and rescore every scorecard; returns how many scores changed. Each changed
     score gets a version row saying the weights changed it."""
     now = now or timezone.now()
-    criteria = list(FitCriterion.objects.select_for_update().order_by("position", "code"))
+    criteria = criteria_loaded(lock=True)
     by_code = {c.code: c for c in criteria}
     errors = []
     new: dict[str, int] = {}

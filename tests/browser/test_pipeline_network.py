@@ -79,3 +79,22 @@ def test_outreach_moves_a_card_and_it_stays_moved(page, live_server, users, pipe
     column(page, "engaged").locator(f"#pcard-{pt.pk}").wait_for()
     assert StageChange.objects.get(partner=pt).to_stage == "engaged"
     screenshot("pipeline-board-after-drag")
+
+
+def test_outreach_fills_in_a_scorecard(page, live_server, users, pipeline, screenshot):
+    pt = pipeline["pt"]  # already scored: age 3, volume 4 -> (0.75 + 2) / 3 = 92
+    log_in(page, live_server, "otto")
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    page.goto(f"{live_server.url}/network/")
+    page.locator(f"#pcard-{pt.pk} .pcard-fit").click()
+    assert page.inner_text("#fit-score").startswith("92")
+    assert "this partner has no coordinates" in page.inner_text("#convenience")
+    page.locator("#fit-refers_to_competitor").get_by_label("Yes").check()
+    page.get_by_label("Why would they refer to us?").fill("No PT within the building.")
+    page.get_by_role("button", name="Save and score").click()
+    # + competitor yes, inverted, weight 1: 2.75 / 4 = 68.75 -> 69
+    page.wait_for_selector("text=fit score 92 → 69")
+    assert page.inner_text("#fit-score").startswith("69")
+    rows = page.locator(".fit-history tbody tr").all_inner_texts()
+    assert rows[0].split("\t")[1:] == ["92 → 69", "Answers saved", "Otto"]
+    screenshot("fit-scorecard")
