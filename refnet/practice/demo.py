@@ -542,6 +542,7 @@ def _said(rng: random.Random, spec: PartnerSpec) -> str:
 # Modules with a `build_demo(*, practice, partners, now, rng, say)` that add their area's
 # demo rows after the core ones; run in this order, inside the demo's one transaction.
 DEMO_EXTENSIONS: list[str] = [
+    "refnet.rewards.demo",
     "refnet.prospects.demo",
     "refnet.outreach.demo",
 ]
