@@ -545,6 +545,7 @@ DEMO_EXTENSIONS: list[str] = [
     "refnet.rewards.demo",
     "refnet.prospects.demo",
     "refnet.outreach.demo",
+    "refnet.registry.demo",
 ]
 
 
