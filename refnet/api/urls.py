@@ -41,9 +41,15 @@ def not_found(request: HttpRequest, rest: str = "") -> HttpResponse:
 
 
 # Not `app_name`: Django would read that module global as this URLconf's namespace.
-ninja_patterns, ninja_app, ninja_namespace = api.urls
-for pattern in ninja_patterns:
-    pattern.callback.refnet_public = True  # checked by the API's own key auth instead
+all_patterns, ninja_app, ninja_namespace = api.urls
+# ninja yields one pattern per operation, so GET and POST on one path come twice with the
+# same view (it dispatches on the method); one pattern per path is enough to route.
+ninja_patterns, seen = [], set()
+for pattern in all_patterns:
+    if str(pattern.pattern) not in seen:
+        seen.add(str(pattern.pattern))
+        pattern.callback.refnet_public = True  # checked by the API's own key auth instead
+        ninja_patterns.append(pattern)
 
 urlpatterns = [
     path("docs/assets/<str:name>", docs_asset, name="api_docs_asset"),
