@@ -18,7 +18,7 @@ def test_a_worker_tick_sends_the_due_batch(clock, gym):
     update = update_create(by=None, title="Saturday hours", body="Open.", audience={})
     update_publish(update=update, by=None)
     clock.at(T0 + timedelta(days=29))
-    # Frozen time jumped 29 days: the connection is not "old", whatever CONN_MAX_AGE says.
+    # The test's connection must stay open (the worker closes "old" ones each tick).
     with mock.patch("refnet.outbox.management.commands.worker.close_old_connections"):
         call_command("worker", "--once", "--no-deliver", "--name", "test-worker")
     assert update.deliveries.get().status == DeliveryStatus.QUEUED

@@ -114,6 +114,7 @@ class Command(BaseCommand):
             # Before delivery, so a digest queued now goes out in this same tick.
             digests = run_digests(now)
             __import__("refnet.updates.tick", fromlist=["run"]).run(now)  # never raises
+            __import__("refnet.growth.tick", fromlist=["run"]).run(now)  # never raises
             if isinstance(digests, dict) and any(digests.values()):
                 rules = {**(rules if isinstance(rules, dict) else {}), **digests}
         counts = DeliveryCounts() if options["no_deliver"] else deliver_due(worker=name,
