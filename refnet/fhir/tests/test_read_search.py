@@ -166,3 +166,12 @@ def test_a_revoked_key_is_refused(fhir, keys, data):
 
     api_key_revoke(key=keys["reader"][0], by=None)
     assert fhir.get("/fhir/ServiceRequest").status_code == 401
+
+
+def test_export_and_search_queries_do_not_grow_with_the_referrals(fhir, data,
+                                                                  django_assert_max_num_queries):
+    # Key lookup, count, referrals, their identifiers and patients' identifiers, audit.
+    with django_assert_max_num_queries(8):
+        fhir.get("/fhir/ServiceRequest/$export", start="2026-01-01", end="2026-01-31")
+    with django_assert_max_num_queries(8):
+        fhir.get("/fhir/ServiceRequest")
