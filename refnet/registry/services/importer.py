@@ -297,6 +297,7 @@ def _write_providers(cursor, rows: list[tuple]) -> None:
         names = ", ".join(COLUMNS)
         cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS registry_load "
                        f"(LIKE {TABLE} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+        cursor.execute("TRUNCATE registry_load")  # inside an outer transaction it keeps rows
         with cursor.cursor.copy(f"COPY registry_load ({names}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
