@@ -92,8 +92,6 @@ def log(request: HttpRequest, pk: int) -> HttpResponse:
                 return redirect("rewards:log", pk=partner.pk)
             messages.error(request, "Refused, and the attempt is recorded. Nothing was "
                                     "issued.")
-    elif request.method == "GET":
-        decision = reward_check(partner, selectors.ZERO, "gift", False, timezone.localdate())
     return render(request, "rewards/log.html", {
         **NAV, "partner": partner, "form": form, "row": row, "decision": decision,
         "year": selectors.partner_year(partner, timezone.localdate()),
@@ -113,6 +111,8 @@ def check(request: HttpRequest, pk: int) -> HttpResponse:
     data = form.cleaned_data
     problems = [f"{form.fields[name].label}: {' '.join(errs)}"
                 for name, errs in form.errors.items() if name in ("value", "given_on")]
+    if not request.POST.get("value", "").strip():
+        problems = []  # nothing typed yet: the hint, not an error
     decision = None
     if not problems and "value" in data and "given_on" in data:
         decision = reward_check(partner, data["value"], data.get("kind", "gift"),

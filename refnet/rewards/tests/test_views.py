@@ -88,6 +88,8 @@ def test_live_check_says_why_before_submitting(login, beneficiary_referrer, prog
     html = client.post(url, {**base, "value": "5", "is_cash_equivalent": "on"},
                        **HTMX).content.decode()
     assert "Would be refused:" in html and "cannot be overridden" in html
+    html = client.post(url, {**base, "value": ""}, **HTMX).content.decode()
+    assert "Type the value" in html and "Enter the value" not in html
     html = client.post(url, {**base, "value": "abc"}, **HTMX).content.decode()
     assert "Enter an amount in dollars" in html
     assert not Appreciation.objects.exists()  # checking never records
