@@ -11,7 +11,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from refnet.accounts.models import AuditAction, AuditEvent
+from refnet.accounts.audit import audit_patients
+from refnet.accounts.models import AuditAction
 from refnet.accounts.permissions import CAPABILITIES, Cap, public
 from refnet.api.keys import key_allows, key_authenticate, raw_key_from
 from refnet.api.models import ApiKey
@@ -90,13 +91,8 @@ def fhir_endpoint(*, methods: tuple[str, ...], key: bool = True) -> Callable:
 
 def audit(request: HttpRequest, key: ApiKey, patient_ids, action: str, what: str) -> None:
     """accounts.audit's record, with the API key as the actor (a key is not a user)."""
-    ids = list(dict.fromkeys(pid for pid in patient_ids if pid is not None))
-    AuditEvent.objects.bulk_create([
-        AuditEvent(user=None, username=key.audit_name, patient_id=pid, action=action,
-                   what=what[:200], address=request.META.get("REMOTE_ADDR") or None,
-                   path=request.get_full_path()[:300])
-        for pid in (ids or ([None] if action == AuditAction.QUERY else []))
-    ])
+    audit_patients(request=request, patient_ids=patient_ids, action=action, what=what,
+                   actor=key.audit_name)
 
 
 def _shows(key: ApiKey) -> dict[str, bool]:
