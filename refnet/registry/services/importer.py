@@ -30,6 +30,7 @@ import csv
 import hashlib
 import itertools
 import re
+import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -160,7 +161,9 @@ class Batch:
 COLUMNS = ("npi", "entity_type", "name", "credential", "address_line", "city", "state",
            "zip5", "phone", "primary_taxonomy", "other_taxonomies", "latitude", "longitude",
            "site_key", "org_size", "deactivated")
-SQLITE_ROWS_PER_INSERT = 50  # 50 rows x 16 columns: under SQLite's old 999-parameter cap
+# Rows per multi-row INSERT: 16 columns each, under SQLite's parameter cap (32,766 since
+# 3.32; 999 before).
+SQLITE_ROWS_PER_INSERT = 500 if sqlite3.sqlite_version_info >= (3, 32) else 50
 TABLE = RegistryProvider._meta.db_table
 
 

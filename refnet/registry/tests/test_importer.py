@@ -206,3 +206,12 @@ def test_command_reports_rows_and_bad_lines(nppes_file, capsys):
     assert "line 3: Provider Last Name (Legal Name): is empty" in out.err
     with pytest.raises(CommandError, match="a state is two letters"):
         call_command("nppes_import", str(path), "--states", "Colorado")
+
+
+def test_multi_row_inserts_and_the_remainder_are_all_written(nppes_file, monkeypatch):
+    from refnet.registry.services import importer
+
+    monkeypatch.setattr(importer, "SQLITE_ROWS_PER_INSERT", 3)
+    rows = [person(f"1000004{n:02d}") for n in range(10)] + [person("100000400")]  # a repeat
+    record = nppes_import(path=nppes_file(rows))
+    assert record.rows_read == 11 and RegistryProvider.objects.count() == 10
