@@ -43,7 +43,13 @@ def _live_partner(request: HttpRequest, pk: int) -> Partner:
 
 
 def _form(request: HttpRequest, partner: Partner, data: Any = None) -> AppreciationForm:
-    return AppreciationForm(data, partner=partner,
+    initial: dict[str, Any] = {}
+    program = selectors.program_current()
+    if partner.kind == PartnerKind.PATIENT_REFERRER and program.enabled:
+        # The signed-off reward, so the usual case is one click.
+        initial = {"description": program.reward_description,
+                   "value": program.reward_value}
+    return AppreciationForm(data, partner=partner, initial=initial,
                             show_referrals=has_cap(request.user, Cap.REFERRALS_VIEW),
                             may_override=has_cap(request.user, Cap.REWARDS_OVERRIDE))
 

@@ -202,3 +202,23 @@ def test_report_csv(login, report_data):
     assert "Rosa Medicare,Patient referrer,2026,1,15.00,75.00,60.00,,0,1,20.00" in lines
     assert "Iron Gym,Local business,2026,2,150.00,,,,0,0,0.00" in lines
     assert len(lines) == 5  # header + 4 recipients in 2026
+
+
+def test_who_may_open_what(login, clinician):
+    assert login("front_desk").get(reverse("rewards:index")).status_code == 403
+    assert login("front_desk").get(reverse("rewards:log", args=[clinician.pk])
+                                   ).status_code == 403
+    for role in ("coordinator", "outreach", "manager", "admin"):
+        assert login(role).get(reverse("rewards:report")).status_code == 200, role
+    assert login("coordinator").get(reverse("rewards:cap_add")).status_code == 403
+    assert login("manager").get(reverse("rewards:cap_add")).status_code == 200
+
+
+def test_find_a_partner_then_the_signed_off_reward_is_prefilled(login, private_referrer,
+                                                                program_on):
+    html = login("outreach").get(reverse("rewards:index") + "?q=Pat+Private").content.decode()
+    assert reverse("rewards:log", args=[private_referrer.pk]) in html
+    html = login("outreach").get(reverse("rewards:log", args=[private_referrer.pk])
+                                 ).content.decode()
+    assert 'value="Coffee voucher"' in html and 'value="10.00"' in html
+    assert "program is off" not in html
