@@ -546,6 +546,8 @@ DEMO_EXTENSIONS: list[str] = [
     "refnet.prospects.demo",
     "refnet.outreach.demo",
     "refnet.registry.demo",
+    "refnet.updates.demo",
+    "refnet.growth.demo",
 ]
 
 

@@ -253,7 +253,7 @@ class Plan:
     now: dict[str, int] = field(default_factory=dict)  # channel -> partners sent at once
     later: dict[str, int] = field(default_factory=dict)  # channel -> partners who wait
     skipped: dict[str, int] = field(default_factory=dict)  # skip reason label -> partners
-    rows: list[tuple[Partner, str, str, str, datetime]] = field(default_factory=list)
+    rows: list[tuple[Partner, Route | None, str, str, datetime]] = field(default_factory=list)
 
     @property
     def skipped_total(self) -> int:
@@ -278,7 +278,7 @@ def _partners_for(audience: dict) -> list[Partner]:
 
 def update_plan(*, audience: dict, now: datetime | None = None) -> Plan:
     """Who an update with this audience would reach, by which channel, now or later, and
-    who would be skipped and why. rows: (partner, channel, skip reason, detail, when)."""
+    who would be skipped and why. rows: (partner, route, skip reason, detail, when)."""
     now = now or timezone.now()
     partners = _partners_for(audience)
     last = last_contacts(partners)
@@ -289,13 +289,13 @@ def update_plan(*, audience: dict, now: datetime | None = None) -> Plan:
         except Skip as skip:
             label = SkipReason(skip.reason).label
             plan.skipped[label] = plan.skipped.get(label, 0) + 1
-            plan.rows.append((partner, "", skip.reason, skip.detail, now))
+            plan.rows.append((partner, None, skip.reason, skip.detail, now))
             continue
         when = next_allowed_at(partner, now=now, last=last.get(partner.pk), known=True)
         bucket = plan.now if when <= now else plan.later
         label = MessageChannel(route.channel).label
         bucket[label] = bucket.get(label, 0) + 1
-        plan.rows.append((partner, route.channel, "", "", when))
+        plan.rows.append((partner, route, "", "", when))
     return plan
 
 
@@ -349,9 +349,9 @@ def update_publish(*, update: Update, by: User | None, now: datetime | None = No
             raise ValidationError({"audience": "No partner matches this audience: widen it "
                                                "before publishing."})
         deliveries = []
-        for partner, channel, reason, detail, when in plan.rows:
+        for partner, route, reason, detail, when in plan.rows:
             deliveries.append(UpdateDelivery(
-                update=update, partner=partner, channel=channel,
+                update=update, partner=partner, channel=route.channel if route else "",
                 status=DeliveryStatus.SKIPPED if reason else DeliveryStatus.PENDING,
                 skip_reason=reason, skip_detail=detail[:300], scheduled_for=when))
         UpdateDelivery.objects.bulk_create(deliveries)
@@ -359,9 +359,10 @@ def update_publish(*, update: Update, by: User | None, now: datetime | None = No
         update.published_at = now
         update.published_by = by
         update.save(update_fields=["status", "published_at", "published_by"])
-        for partner, _channel, reason, _detail, when in plan.rows:
-            if not reason and when <= now:
-                send_batch(partner_id=partner.pk, now=now)
+        for partner, route, _reason, _detail, when in plan.rows:
+            if route is not None and when <= now:
+                # Checked a moment ago in this transaction: no need to ask again.
+                send_batch(partner_id=partner.pk, now=now, partner=partner, route=route)
         update_refresh_status(update)
     return plan
 
@@ -402,10 +403,14 @@ def _skip(ids: list[int], reason: str, detail: str) -> None:
         status=DeliveryStatus.SKIPPED, skip_reason=reason, skip_detail=detail[:300])
 
 
-def send_batch(*, partner_id: int, now: datetime) -> OutboxMessage | None:
+def send_batch(*, partner_id: int, now: datetime, partner: Partner | None = None,
+               route: Route | None = None) -> OutboxMessage | None:
     """Send all of one partner's pending updates as one message, if their cadence allows
     it now; otherwise move them to the next allowed time. None when nothing was sent
-    (nothing pending, another worker has them, not yet allowed, or skipped)."""
+    (nothing pending, another worker has them, not yet allowed, or skipped).
+
+    `partner` and `route` are for update_publish, which has just checked both in the same
+    transaction (cadence, do-not-contact, address, suppression)."""
     with transaction.atomic():
         pending = list(
             UpdateDelivery.objects.select_for_update(skip_locked=True, of=("self",))
@@ -415,8 +420,11 @@ def send_batch(*, partner_id: int, now: datetime) -> OutboxMessage | None:
         if not pending:
             return None
         ids = [d.pk for d in pending]
-        partner = Partner.objects.get(pk=partner_id)
-        allowed = next_allowed_at(partner, now=now)
+        checked = partner is not None and route is not None
+        if not checked:
+            partner = Partner.objects.get(pk=partner_id)
+        assert partner is not None
+        allowed = now if checked else next_allowed_at(partner, now=now)
         if allowed > now:
             UpdateDelivery.objects.filter(pk__in=ids, status=DeliveryStatus.PENDING).update(
                 scheduled_for=allowed)
@@ -431,11 +439,12 @@ def send_batch(*, partner_id: int, now: datetime) -> OutboxMessage | None:
             _skip(ids, SkipReason.NO_ADDRESS, f"{partner.name} was merged into another "
                                               "partner.")
             return None
-        try:
-            route = delivery_route(partner)
-        except Skip as skip:
-            _skip(ids, skip.reason, skip.detail)
-            return None
+        if route is None:
+            try:
+                route = delivery_route(partner)
+            except Skip as skip:
+                _skip(ids, skip.reason, skip.detail)
+                return None
         updates = [d.update for d in pending]
         sender = updates[0].published_by
         subject, body = _batch_sources(updates, route.channel)
