@@ -1,0 +1,196 @@
+"""Importing referrals: dry-run report, modes, idempotency, patients, sources, rollups."""
+
+from datetime import date
+
+import pytest
+
+from refnet.accounts.models import AuditAction, AuditEvent
+from refnet.imports.models import ImportMode, JobStatus
+from refnet.imports.services import job_commit, job_dry_run, job_set_choices, job_start
+from refnet.referrals.models import (
+    Patient,
+    PatientIdentifier,
+    Referral,
+    ReferralEvent,
+    ReferralIdentifier,
+)
+from refnet.reports.models import MonthlyReferralStat
+
+HEADER = ("Referral ID,Received,Patient First,Patient Last,DOB,MRN,Referring NPI,Referred By,"
+          "Clinic,Service,Status,Priority\n")
+GOOD = (
+    "R1,2024-01-05,Ada,Okafor,3/4/1980,M-1,1234567893,,Main Street Clinic,Physical therapy,"
+    "received,routine\n"
+    "R2,45292,Bea,Lind,,,,\"Dana Whitfield, MD\",Westside Clinic,,seen,urgent\n"
+    "R3,1/7/2024,Ada,Okafor,3/4/1980,M-1,,,Main Street Clinic,,Closed: became a patient,\n"
+    "R4,2024-01-08,Cy,Moss,,,,,Main Street Clinic,,,\n"
+)
+
+
+@pytest.fixture
+def setup(db, users, location, other_location, service_line, make_partner):
+    dana = make_partner(name="Dana Whitfield, MD", npi="1234567893")
+    return {"dana": dana, "by": users["coordinator"]}
+
+
+def start(write, setup, content, *, mode=ImportMode.ALL_OR_NOTHING, name="r.csv", **choices):
+    path = write(name, content)
+    job, header = job_start(path=path, file_name=name, kind="referrals", source="Old EHR",
+                            by=setup["by"])
+    job_set_choices(job=job, mode=mode, decisions={}, **choices)
+    return job
+
+
+def test_the_header_is_mapped_without_help(write, setup):
+    job = start(write, setup, HEADER + GOOD)
+    assert job.mapping == {
+        "received": "Received", "first_name": "Patient First", "last_name": "Patient Last",
+        "birth_date": "DOB", "mrn": "MRN", "source_name": "Referred By",
+        "source_npi": "Referring NPI", "location": "Clinic", "service_line": "Service",
+        "priority": "Priority", "status": "Status", "row_id": "Referral ID"}
+
+
+def test_a_clean_file_imports_every_row_with_its_history(write, setup):
+    job = start(write, setup, HEADER + GOOD)
+    job = job_dry_run(job=job)
+    assert job.status == JobStatus.CHECKED
+    assert (job.rows_total, job.rows_ok, job.rows_error) == (4, 4, 0)
+    assert Referral.objects.count() == 0  # the dry run writes nothing
+    job = job_commit(job=job)
+    assert job.status == JobStatus.DONE, job.message
+    assert job.rows_ok == 4
+    refs = {i.value: i.referral for i in ReferralIdentifier.objects.select_related("referral")}
+    assert set(refs) == {"R1", "R2", "R3", "R4"}
+    assert all(i.system == "import:Old EHR" for i in ReferralIdentifier.objects.all())
+    r1, r2, r3, r4 = refs["R1"], refs["R2"], refs["R3"], refs["R4"]
+    assert r1.source_partner == setup["dana"] and r2.source_partner == setup["dana"]
+    assert r1.channel == "import" and r1.service_line.name == "Physical therapy"
+    assert r2.received_at.date() == date(2024, 1, 1)  # Excel serial 45292
+    assert r2.location.name == "Westside Clinic" and r2.priority == "urgent"
+    assert r2.status == "seen" and r2.seen_at == r2.received_at
+    assert r2.contacted_at == r2.received_at and r2.closed_at is None
+    assert r3.status == "closed_won" and r3.closed_at is not None
+    assert r3.patient_id == r1.patient_id  # same MRN: one patient
+    assert r4.source_status == "unresolved"  # no source given: ask again
+    assert r1.received_month == 202401
+    assert Patient.objects.count() == 3
+    ada = Patient.objects.get(mrn="M-1")
+    assert ada.birth_date == date(1980, 3, 4) and ada.last_name_key == "okafor"
+    assert ReferralEvent.objects.filter(note__startswith="Imported from r.csv").count() == 4
+    assert set(ReferralEvent.objects.values_list("to_status", flat=True)) == {
+        "received", "seen", "closed_won"}
+    audit = AuditEvent.objects.filter(what__startswith=f"import #{job.pk}")
+    assert audit.filter(action=AuditAction.CREATE).count() == 3
+    assert all(a.username == "cora" for a in audit)
+    # The rollup triggers counted the bulk insert.
+    assert sum(MonthlyReferralStat.objects.filter(month=202401)
+               .values_list("received", flat=True)) == 4
+
+
+def test_reimporting_the_same_file_adds_nothing(write, setup):
+    job_commit(job=start(write, setup, HEADER + GOOD))
+    again = job_commit(job=start(write, setup, HEADER + GOOD, name="again.csv"))
+    assert again.status == JobStatus.DONE
+    assert (again.rows_ok, again.rows_duplicate) == (0, 4)
+    assert "4 imported before" in again.message
+    assert Referral.objects.count() == 4
+
+
+def test_without_a_row_id_the_row_hash_keeps_it_idempotent(write, setup):
+    content = (HEADER + GOOD).replace("Referral ID,", "Ref,")
+    job_commit(job=start(write, setup, content))
+    job_commit(job=start(write, setup, content, name="again.csv"))
+    assert Referral.objects.count() == 4
+    assert all(v.startswith("h:") for v in ReferralIdentifier.objects.values_list("value",
+                                                                                  flat=True))
+
+
+BAD = (
+    "R5,2024-02-30,Eve,Stone,,,,,Main Street Clinic,,received,\n"
+    "R6,2024-02-01,Fay,Holt,,,1234567890,,Main Street Clinic,,done,asap\n"
+    "R7,2024-02-02,,Gray,,,,,Nowhere Clinic,Yoga,,\n"
+    "R8,2024-02-03,Hal,Ng,,,,Nobody Known,Main Street Clinic,,,\n"
+)
+
+
+def test_the_dry_run_names_every_problem_by_line_and_field(write, setup):
+    job = job_dry_run(job=start(write, setup, HEADER + GOOD + BAD))
+    assert (job.rows_total, job.rows_ok, job.rows_error) == (8, 4, 4)
+    found = {(p["line"], p["field"]) for p in job.report["problems"]}
+    assert found == {
+        (6, "Received date"), (7, "Referring partner NPI"), (7, "Status"), (7, "Priority"),
+        (8, "Location"), (8, "Service line"), (9, "Referring partner name")}
+    by = {(p["line"], p["field"]): p["message"] for p in job.report["problems"]}
+    assert "allowed: received, contacted, scheduled, seen, closed_won, closed_lost" in \
+        by[(7, "Status")]
+    assert "check digit" in by[(7, "Referring partner NPI")]
+    assert "Main Street Clinic, Westside Clinic" in by[(8, "Location")]
+    assert "Nobody Known" in by[(9, "Referring partner name")]
+    csv_text = open(job.errors_path).read()
+    assert csv_text.splitlines()[0] == "line,column,field,value,problem"
+    assert "6,Received,Received date,2024-02-30," in csv_text
+
+
+def test_all_or_nothing_writes_nothing_when_one_row_is_bad(write, setup):
+    job = start(write, setup, HEADER + GOOD + BAD.splitlines(keepends=True)[0])
+    job = job_commit(job=job)
+    assert job.status == JobStatus.FAILED
+    assert "Nothing imported" in job.message
+    assert Referral.objects.count() == Patient.objects.count() == 0
+    assert ReferralEvent.objects.count() == AuditEvent.objects.count() == 0
+    assert not MonthlyReferralStat.objects.filter(received__gt=0).exists()
+
+
+def test_good_rows_mode_imports_the_rest_and_lists_the_bad(write, setup):
+    job = job_commit(job=start(write, setup, HEADER + GOOD + BAD, mode=ImportMode.GOOD_ROWS))
+    assert job.status == JobStatus.DONE
+    assert (job.rows_ok, job.rows_error) == (4, 4)
+    assert Referral.objects.count() == 4
+    assert "4 with problems (skipped)" in job.message
+
+
+def test_a_new_patient_without_a_first_name_is_an_error_on_its_row(write, setup):
+    job = job_dry_run(job=start(write, setup, HEADER + "R9,2024-01-05,,Okafor,,,,,Main Street"
+                                                       " Clinic,,,\n"))
+    assert [(p["line"], p["field"]) for p in job.report["problems"]] == [
+        (2, "Patient first name")]
+
+
+def test_existing_patients_are_matched_by_name_and_birth_date(write, setup, make_patient):
+    ada = make_patient(first_name="Ada", last_name="Okafor", birth_date=date(1980, 3, 4))
+    job_commit(job=start(write, setup, HEADER + GOOD.splitlines(keepends=True)[0]
+                         .replace("M-1", "")))
+    assert Referral.objects.get().patient == ada
+    assert AuditEvent.objects.get(patient_id=ada.pk).action == AuditAction.UPDATE
+
+
+def test_unknown_sources_can_be_created(write, setup):
+    job = job_commit(job=start(write, setup, HEADER + BAD.splitlines(keepends=True)[3],
+                               create_sources=True))
+    assert job.status == JobStatus.DONE, job.message
+    assert Referral.objects.get().source_partner.name == "Nobody Known"
+
+
+def test_fuzzy_source_names_find_the_partner(write, setup):
+    row = "R1,2024-01-05,Ada,Okafor,,,,Dana Whitfeld MD,Main Street Clinic,,,\n"
+    job_commit(job=start(write, setup, HEADER + row))
+    assert Referral.objects.get().source_partner == setup["dana"]
+
+
+def test_patient_ids_of_the_source_system_are_kept(write, setup):
+    content = ("Received,First name,Last name,Their patient id,Location\n"
+               "2024-01-05,Ada,Okafor,P-77,Main Street Clinic\n"
+               "2024-01-06,Ada,Okafor,P-77,Main Street Clinic\n")
+    job = job_commit(job=start(write, setup, content))
+    assert job.mapping["patient_external_id"] == "Their patient id"
+    assert Patient.objects.count() == 1
+    assert PatientIdentifier.objects.get().value == "P-77"
+
+
+def test_day_first_columns_are_read_day_first(write, setup):
+    content = ("Received,First name,Last name,Location\n"
+               "03/04/2024,Ada,Okafor,Main Street Clinic\n"
+               "25/04/2024,Bea,Lind,Main Street Clinic\n")
+    job_commit(job=start(write, setup, content))
+    assert sorted(r.received_at.date() for r in Referral.objects.all()) == [
+        date(2024, 4, 3), date(2024, 4, 25)]
