@@ -54,7 +54,8 @@ def _error_from(exc: ValidationError) -> Hl7Error:
     key, messages = next(iter(pairs))
     segment, position = _FIELD_PLACES.get(key, ("", None))
     where = f"{segment}-{position}: " if segment else ""
-    return Hl7Error(f"{where}{' '.join(messages)}"[:400], segment, 1, position, "207", "AE")
+    code = "101" if key in ("requester", "patient", "identifier", "location") else "102"
+    return Hl7Error(f"{where}{' '.join(messages)}"[:400], segment, 1, position, code, "AE")
 
 
 def location_for(ref: RefIn) -> Location | None:
