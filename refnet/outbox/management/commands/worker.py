@@ -115,6 +115,7 @@ class Command(BaseCommand):
             digests = run_digests(now)
             __import__("refnet.updates.tick", fromlist=["run"]).run(now)  # never raises
             __import__("refnet.growth.tick", fromlist=["run"]).run(now)  # never raises
+            __import__("refnet.hl7.tick", fromlist=["run"]).run(now)  # never raises
             if isinstance(digests, dict) and any(digests.values()):
                 rules = {**(rules if isinstance(rules, dict) else {}), **digests}
         counts = DeliveryCounts() if options["no_deliver"] else deliver_due(worker=name,
