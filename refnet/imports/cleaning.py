@@ -92,17 +92,36 @@ def zip_code(value) -> str:
     return f"{m.group(1)}-{m.group(2)}" if m.group(2) else m.group(1)
 
 
+class Choices:
+    """A TextChoices' codes, looked up by code or label in any case (results cached: a
+    column holds few distinct values)."""
+
+    def __init__(self, choices, synonyms: dict[str, str] | None = None) -> None:
+        self.codes = [code for code, _ in choices]
+        self.keys: dict[str, str] = dict(synonyms or {})
+        for code, label in choices:
+            self.keys[_choice_key(code)] = code
+            self.keys[_choice_key(label)] = code
+        self.seen: dict[str, str] = {}
+
+    def __call__(self, value, default: str = "") -> str:
+        out = cell_text(value)
+        if not out:
+            return default
+        found = self.seen.get(out)
+        if found is None:
+            found = self.keys.get(_choice_key(out))
+            if found is None:
+                raise CellError(f"unknown value {out!r}; allowed: {', '.join(self.codes)}")
+            if len(self.seen) < 1000:
+                self.seen[out] = found
+        return found
+
+
+def _choice_key(text: str) -> str:
+    return " ".join(fold(text).replace("-", " ").split())
+
+
 def choice(value, choices, *, default: str = "", synonyms: dict[str, str] | None = None) -> str:
     """A code from a TextChoices class, given as its code or its label, any case."""
-    out = cell_text(value)
-    if not out:
-        return default
-    key = fold(out).replace("_", " ").replace("-", " ")
-    key = " ".join(key.split())
-    for code, label in choices:
-        if key in (fold(code).replace("_", " "), " ".join(fold(label).split())):
-            return code
-    if synonyms and key in synonyms:
-        return synonyms[key]
-    allowed = ", ".join(code for code, _ in choices)
-    raise CellError(f"unknown value {out!r}; allowed: {allowed}")
+    return Choices(choices, synonyms)(value, default)

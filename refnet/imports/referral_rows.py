@@ -21,10 +21,11 @@ rollup triggers count the referrals; rules_tick turns the events into follow-ups
 from __future__ import annotations
 
 import hashlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from rapidfuzz import fuzz, process
 
@@ -38,13 +39,11 @@ from refnet.referrals.models import (
     Outcome,
     Patient,
     PatientIdentifier,
-    Referral,
-    ReferralEvent,
     ReferralIdentifier,
     ReferralStatus,
     SourceStatus,
 )
-from refnet.reports.rollup import stamp_stage_times
+from refnet.reports.rollup import STAGE_TIMES
 
 from . import cleaning, dates
 from .cleaning import CellError
@@ -84,6 +83,13 @@ class Lookups:
     names: list[str]
     name_ids: list[int]
     fuzzy: dict[str, int | None] = field(default_factory=dict)
+    enums: tuple = field(default_factory=lambda: (
+        ("sex", cleaning.Choices(SEXES, SEX_SYNONYMS), ""),
+        ("priority", cleaning.Choices(PRIORITIES), "routine"),
+        ("status", cleaning.Choices(ReferralStatus.choices, STATUS_SYNONYMS),
+         ReferralStatus.RECEIVED),
+        ("outcome", cleaning.Choices(Outcome.choices), "")))
+    folded: dict[str, str] = field(default_factory=dict)
     created_sources: dict[tuple, int] = field(default_factory=dict)
     # Patients this import made: their keys -> id.
     made_ext: dict[str, int] = field(default_factory=dict)
@@ -128,8 +134,17 @@ class Lookups:
                                          .values_list("name", flat=True)[:20]),
             by_npi=by_npi, by_name=by_name, names=list(by_name), name_ids=list(by_name.values()))
 
+    def fold(self, text: str) -> str:
+        """partners.search.fold, remembered for the few distinct names of a column."""
+        found = self.folded.get(text)
+        if found is None:
+            found = fold(text)
+            if len(self.folded) < 50000:
+                self.folded[text] = found
+        return found
+
     def partner_by_name(self, name: str) -> int | None:
-        key = fold(name)
+        key = self.fold(name)
         if not key:
             return None
         if key in self.by_name:
@@ -203,18 +218,14 @@ def clean_referral_row(run, line: int, cells: list, lk: Lookups, now: datetime) 
             r[target] = check(run.cell(cells, target))
         except CellError as exc:
             fail(target, str(exc))
-    enums = (("sex", SEXES, "", SEX_SYNONYMS), ("priority", PRIORITIES, "routine", None),
-             ("status", ReferralStatus.choices, ReferralStatus.RECEIVED, STATUS_SYNONYMS),
-             ("outcome", Outcome.choices, "", None))
-    for target, choices, default, synonyms in enums:
+    for target, choices, default in lk.enums:
         try:
-            r[target] = cleaning.choice(run.cell(cells, target), choices, default=default,
-                                        synonyms=synonyms)
+            r[target] = choices(run.cell(cells, target), default)
         except CellError as exc:
             fail(target, str(exc))
     location = cell_text(run.cell(cells, "location"))
     if location:
-        r["location_id"] = lk.locations.get(fold(location))
+        r["location_id"] = lk.locations.get(lk.fold(location))
         if r["location_id"] is None:
             fail("location", f"no location is called {location!r}; the practice has: "
                              f"{lk.location_names}")
@@ -225,7 +236,7 @@ def clean_referral_row(run, line: int, cells: list, lk: Lookups, now: datetime) 
     line_name = cell_text(run.cell(cells, "service_line"))
     r["service_line_id"] = None
     if line_name:
-        r["service_line_id"] = lk.service_lines.get(fold(line_name))
+        r["service_line_id"] = lk.service_lines.get(lk.fold(line_name))
         if r["service_line_id"] is None:
             fail("service_line", f"no service line is called {line_name!r}; the practice "
                                  f"has: {lk.service_line_names or 'none'}")
@@ -253,6 +264,11 @@ def clean_referral_row(run, line: int, cells: list, lk: Lookups, now: datetime) 
 
 
 def process_referrals(run) -> None:
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            # Random inserts into half a dozen indexes thrash SQLite's default 2 MB page
+            # cache; this connection gets a bigger one (memory, only while it is in use).
+            cursor.execute("PRAGMA cache_size = -262144")
     lk = Lookups.build()
     now = timezone.now()
     batch: list[dict] = []
@@ -310,7 +326,9 @@ def _batch(run, rows: list[dict], lk: Lookups, now: datetime) -> None:
         for mrn, pk in Patient.objects.filter(mrn__in=mrns).order_by("-id") \
                 .values_list("mrn", "id"):
             known_mrn[mrn] = pk
-    named = [(fold(r["last_name"]), fold(r["first_name"]), r["birth_date"]) for r in todo
+    for r in todo:
+        r["last_key"], r["first_key"] = fold(r["last_name"]), fold(r["first_name"])
+    named = [(r["last_key"], r["first_key"], r["birth_date"]) for r in todo
              if r["birth_date"] and r["last_name"]]
     known_name: dict[tuple, int] = {}
     if named:
@@ -323,7 +341,7 @@ def _batch(run, rows: list[dict], lk: Lookups, now: datetime) -> None:
     new_identifiers: list[tuple[Patient, str]] = []
     ready = []
     for r in todo:
-        name_key = (fold(r["last_name"]), fold(r["first_name"]), r["birth_date"]) \
+        name_key = (r["last_key"], r["first_key"], r["birth_date"]) \
             if r["birth_date"] and r["last_name"] else None
         ext, mrn = r["patient_external_id"], r["mrn"]
         pid = (ext and (known_ext.get(ext) or lk.made_ext.get(ext))) \
@@ -345,8 +363,8 @@ def _batch(run, rows: list[dict], lk: Lookups, now: datetime) -> None:
                     mrn=mrn, first_name=r["first_name"], last_name=r["last_name"],
                     birth_date=r["birth_date"], sex=r["sex"], phone=r["patient_phone"],
                     phone_digits=cleaning.phone_digits(r["patient_phone"]),
-                    email=r["patient_email"], last_name_key=fold(r["last_name"]),
-                    first_name_key=fold(r["first_name"]))
+                    email=r["patient_email"], last_name_key=r["last_key"],
+                    first_name_key=r["first_key"])
                 new_patients[own] = patient
                 if ext:
                     new_identifiers.append((patient, ext))
@@ -369,63 +387,148 @@ def _batch(run, rows: list[dict], lk: Lookups, now: datetime) -> None:
             r["source_partner_id"] = lk.created_sources[r["new_source"]]
     # 4. Write.
     made = list(new_patients.values())
-    Patient.objects.bulk_create(made, batch_size=1000)
+    ops = connection.ops
+    dt = ops.adapt_datetimefield_value
+    stamp = dt(timezone.now())
+    patient_ids = _insert("referrals_patient", PATIENT_COLUMNS, [
+        (p.mrn, p.first_name, p.last_name, ops.adapt_datefield_value(p.birth_date), p.sex,
+         p.phone, p.phone_digits, p.email, "", "", "", "", p.last_name_key, p.first_name_key,
+         False, None, False, False, "", stamp) for p in made], returning=True)
+    for patient, pk in zip(made, patient_ids, strict=True):
+        patient.pk = patient.id = pk
     for (kind, value), patient in new_patients.items():
         {"e": lk.made_ext, "m": lk.made_mrn, "n": lk.made_name}.get(kind, {})[value] = \
             patient.pk
         if kind != "m" and patient.mrn:
             lk.made_mrn[patient.mrn] = patient.pk
     if new_identifiers:
-        PatientIdentifier.objects.bulk_create(
-            [PatientIdentifier(patient_id=p.pk, system=system, value=v)
-             for p, v in new_identifiers], batch_size=1000)
+        _insert("referrals_patientidentifier", ("patient_id", "system", "value"),
+                [(p.pk, system, v) for p, v in new_identifiers])
     by_id = run.job.by_id
-    referrals = []
+    values, patients = [], []
     for r in ready:
         received, status = r["received"], r["status"]
-        referral = Referral(
-            patient_id=r["patient_id"] or r["patient"].pk,
-            source_partner_id=r["source_partner_id"],
-            source_status=SourceStatus.KNOWN if r["source_partner_id"] else
-            SourceStatus.UNRESOLVED,
-            source_text=r["source_text"], location_id=r["location_id"],
-            service_line_id=r["service_line_id"], channel=ArrivalChannel.IMPORT,
-            received_at=received, status=status, status_changed_at=received,
-            received_month=received.astimezone(lk.tz).year * 100
-            + received.astimezone(lk.tz).month,
-            outcome=r["outcome"], reason=r["reason"], diagnosis=r["diagnosis"],
-            priority=r["priority"], created_by_id=by_id)
-        stamp_stage_times(referral, to_status=status, at=received)
-        referrals.append(referral)
-    Referral.objects.bulk_create(referrals, batch_size=1000)
+        patient_id = r["patient_id"] or r["patient"].pk
+        local = received.astimezone(lk.tz)
+        at = dt(received)
+        stages = STAGE_TIMES.get(status, ())
+        values.append((
+            patient_id, r["source_partner_id"], None,
+            SourceStatus.KNOWN if r["source_partner_id"] else SourceStatus.UNRESOLVED,
+            r["source_text"], r["location_id"], r["service_line_id"], ArrivalChannel.IMPORT,
+            at, status, at, local.year * 100 + local.month,
+            at if "contacted_at" in stages else None, at if "scheduled_at" in stages else None,
+            at if "seen_at" in stages else None, at if "closed_at" in stages else None,
+            r["outcome"], None, r["reason"], r["diagnosis"], r["priority"], by_id, stamp))
+        patients.append(patient_id)
+    with _rollup_in_bulk() as added:
+        referral_ids = _insert("referrals_referral", REFERRAL_COLUMNS, values, returning=True)
+        added(referral_ids)
     note = f"Imported from {run.job.file_name}"[:480]
-    ReferralIdentifier.objects.bulk_create(
-        [ReferralIdentifier(referral_id=ref.pk, system=system, value=r["key"])
-         for ref, r in zip(referrals, ready, strict=True)], batch_size=1000)
-    ReferralEvent.objects.bulk_create(
-        [ReferralEvent(referral_id=ref.pk, at=ref.received_at, by_id=by_id, from_status="",
-                       to_status=ref.status, note=f"{note}, line {r['line']}")
-         for ref, r in zip(referrals, ready, strict=True)], batch_size=1000)
+    _insert("referrals_referralidentifier", ("referral_id", "system", "value"),
+            [(pk, system, r["key"]) for pk, r in zip(referral_ids, ready, strict=True)])
+    _insert("referrals_referralevent", ("referral_id", "at", "by_id", "from_status",
+                                        "to_status", "note"),
+            [(pk, v[8], by_id, "", r["status"], f"{note}, line {r['line']}")
+             for pk, v, r in zip(referral_ids, values, ready, strict=True)])
     run.counts["patients_created"] += len(made)
-    _audit(run, made, referrals)
+    _audit(run, made, patients)
 
 
-def _audit(run, made: list[Patient], referrals: list[Referral]) -> None:
-    """One CREATE per patient made, one UPDATE per existing patient given a referral."""
+PATIENT_COLUMNS = ("mrn", "first_name", "last_name", "birth_date", "sex", "phone",
+                   "phone_digits", "email", "address_line", "city", "state", "zip_code",
+                   "last_name_key", "first_name_key", "may_thank_referrer",
+                   "may_thank_referrer_at", "sms_consent", "federal_program_beneficiary",
+                   "notes", "created_at")
+REFERRAL_COLUMNS = ("patient_id", "source_partner_id", "source_contact_id", "source_status",
+                    "source_text", "location_id", "service_line_id", "channel", "received_at",
+                    "status", "status_changed_at", "received_month", "contacted_at",
+                    "scheduled_at", "seen_at", "closed_at", "outcome", "assigned_to_id",
+                    "reason", "diagnosis", "priority", "created_by_id", "created_at")
+MAX_PARAMS = 30000
+
+
+def _insert(table: str, columns: tuple[str, ...], rows: list[tuple], *,
+            returning: bool = False) -> list[int]:
+    """Multi-row INSERTs (RETURNING the ids in row order, as Django's bulk_create relies
+    on for SQLite >= 3.35 and PostgreSQL); far less Python per row than bulk_create."""
+    if not rows:
+        return []
+    ids: list[int] = []
+    per = max(1, MAX_PARAMS // len(columns))
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), per):
+            chunk = rows[start:start + per]
+            sql = head + ", ".join([one] * len(chunk)) + (" RETURNING id" if returning else "")
+            params = [v for row in chunk for v in row]
+            cursor.execute(sql, params)
+            if returning:
+                ids.extend(row[0] for row in cursor.fetchall())
+    return ids
+
+
+@contextmanager
+def _rollup_in_bulk():
+    """On SQLite, the per-row insert triggers of the report rollups cost four upserts per
+    referral (five times the insert itself). Inside the batch's transaction, which holds
+    SQLite's only write lock, they are dropped, the batch is inserted, its counts are added
+    with one grouped upsert per rollup table (the rebuild SELECTs of reports' migrations,
+    limited to the batch's ids), and the triggers are put back: nobody else can write a
+    referral meanwhile, and a rollback undoes all of it. PostgreSQL keeps its triggers."""
+    ids: list[int] = []
+    if connection.vendor != "sqlite":
+        yield ids.extend
+        return
+    from refnet.reports.rollup import _more, _statements
+
+    up, _down = _statements()
+    creates = [sql for sql in up if "AFTER INSERT ON referrals_referral" in sql]
+    names = [sql.split()[2] for sql in creates]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for name in names:
+            cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+        yield ids.extend
+        if ids:
+            where = f"r.id BETWEEN {int(min(ids))} AND {int(max(ids))}"
+            for sql in _stat_upserts(where) + [
+                    upsert for rollup in _more().ROLLUPS
+                    for upsert in rollup.upserts("sqlite", _more().ALL_REFERRALS, "+",
+                                                 where)]:
+                cursor.execute(sql)
+        for sql in creates:
+            cursor.execute(sql)
+
+
+def _stat_upserts(where: str) -> list[str]:
+    from refnet.reports.rollup import _migration
+
+    module = _migration()
+    select = module.REBUILD[1]
+    select = select.replace("GROUP BY", f"WHERE {where} GROUP BY", 1)
+    return [select + " " + module.UPSERT]
+
+
+def _audit(run, made: list[Patient], patient_ids: list[int]) -> None:
+    """One CREATE per patient made, one UPDATE per existing patient given a referral (the
+    rows accounts.audit would write, with the job's user and the import's page as path)."""
     job = run.job
     user = job.by
+    username = user.username if user else "refnet import"
+    at = connection.ops.adapt_datetimefield_value(timezone.now())
     created = {p.pk for p in made}
+    address = job.options.get("address") or None
+    path = f"/import/{job.pk}/"
     rows, seen = [], set()
-    for ref in referrals:
-        if ref.patient_id in seen:
+    for patient_id in patient_ids:
+        if patient_id in seen:
             continue
-        seen.add(ref.patient_id)
-        new = ref.patient_id in created
-        rows.append(AuditEvent(
-            user=user, username=user.username if user else "refnet import",
-            patient_id=ref.patient_id,
-            action=AuditAction.CREATE if new else AuditAction.UPDATE,
-            what=f"import #{job.pk}: {'patient and ' if new else ''}referral from a file"[:200],
-            address=job.options.get("address") or None, path=f"/import/{job.pk}/"))
-    AuditEvent.objects.bulk_create(rows, batch_size=1000)
-
+        seen.add(patient_id)
+        new = patient_id in created
+        rows.append((at, job.by_id, username, patient_id,
+                     AuditAction.CREATE if new else AuditAction.UPDATE,
+                     f"import #{job.pk}: {'patient and ' if new else ''}referral from a file",
+                     address, path))
+    _insert(AuditEvent._meta.db_table, ("at", "user_id", "username", "patient_id", "action",
+                                        "what", "address", "path"), rows)
