@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 START, END, CR = b"\x0b", b"\x1c", b"\r"
 MAX_FRAME_BYTES = 1024 * 1024
@@ -171,6 +171,8 @@ class MllpServer:
                 task.cancel()
             if self.connections:
                 await asyncio.wait(list(self.connections), timeout=5)
+            # The handler thread's database connection goes with the server.
+            await sync_to_async(connections.close_all, thread_sensitive=True)()
             log.info("mllp: stopped")
 
     def stop(self) -> None:

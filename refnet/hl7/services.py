@@ -138,6 +138,10 @@ def hl7_receive(raw: bytes | str, *, channel: str, actor: str, address: str | No
                          None, "207", "AR")
         raw = raw[:4096]
     text = normalize(decode(raw) if isinstance(raw, bytes) else raw)
+    if "\x00" in text:  # never valid in HL7 text, and PostgreSQL cannot store it
+        text = text.replace("\x00", "")
+        error = error or Hl7Error("The message contains NUL bytes; HL7 text cannot.", "MSH", 1,
+                                  None, "102", "AR")
     try:
         header = read_header(text)
     except Hl7Error as exc:
@@ -160,8 +164,9 @@ def hl7_receive(raw: bytes | str, *, channel: str, actor: str, address: str | No
                              "send it again later.", "", 1, None, "207", "AE")
     message = None
     try:
-        message = _log(header, channel=channel, actor=actor, address=address, now=now,
-                       code=error.ack, error=error.message)
+        with transaction.atomic():
+            message = _log(header, channel=channel, actor=actor, address=address, now=now,
+                           code=error.ack, error=error.message)
     except Exception:
         log.exception("could not log a refused HL7 message")
     return Handled(ack_build(header, error.ack, error, now=now, control_id=control_id),
