@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import models, transaction
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 from ninja.responses import Status
@@ -182,8 +182,16 @@ def _fields(data: dict, *, partner: Partner | None = None) -> dict:
                 raise field_error("body.organization_id",
                                   "No partner with this id can be the organization.")
         data["organization"] = org
-    if "category" in data and data["category"] is None:
-        data["category"] = ""
+    for name, value in list(data.items()):
+        if value is not None or name in ("owner", "organization", "tags"):
+            continue
+        field = Partner._meta.get_field(name) if name != "tags" else None
+        if field is not None and isinstance(field, models.CharField | models.TextField) \
+                and field.blank:
+            data[name] = ""  # null clears a text field
+        else:
+            raise field_error(f"body.{name}", f"{name} cannot be null; leave it out to keep "
+                              "the current value.", "null")
     return data
 
 

@@ -126,6 +126,19 @@ def test_patch_refusal_leaves_the_partner_as_it_was(api, directory):
     assert partner.stage == "prospect"
 
 
+def test_patch_null_clears_a_text_field_and_is_refused_for_required_ones(api, directory):
+    partner = directory["Birch Gym"]
+    client = api()
+    response = client.patch(f"/partners/{partner.pk}", {"phone": None, "npi": None})
+    assert response.status_code == 200, response.content
+    partner.refresh_from_db()
+    assert (partner.phone, partner.npi) == ("", "")
+    for field in ("name", "kind", "cadence_days", "do_not_contact"):
+        response = client.patch(f"/partners/{partner.pk}", {field: None})
+        assert response.status_code == 422, field
+        assert response.json()["errors"][0]["field"] == f"body.{field}"
+
+
 def test_missing_partner_is_404_json(api, db):
     response = api().get("/partners/999999")
     assert response.status_code == 404 and response.json()["code"] == "not_found"
