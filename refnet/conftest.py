@@ -1,7 +1,10 @@
 """Shared fixtures: one named user per role, a practice with two locations, and factories."""
 
+import os
+
 import pytest
 from django.utils import timezone
+from hypothesis import settings as hypothesis_settings
 
 from refnet.accounts.models import Role, User
 from refnet.partners.services import contact_create, partner_create
@@ -9,6 +12,12 @@ from refnet.practice.models import Location, ServiceLine
 from refnet.referrals.services import patient_create, referral_record
 
 PASSWORD = "correct-horse-battery-staple"
+
+# Property and fuzz tests draw the same examples on every run, so the suite (and CI) passes
+# or fails the same way each time; HYPOTHESIS_PROFILE=explore draws new ones to hunt bugs.
+hypothesis_settings.register_profile("refnet", derandomize=True, database=None)
+hypothesis_settings.register_profile("explore", derandomize=False)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "refnet"))
 
 
 @pytest.fixture(autouse=True)
