@@ -186,31 +186,36 @@ def _open_csv(table: Table) -> None:
 
 
 def _open_xlsx(table: Table) -> None:
-    import zipfile
-
     import openpyxl
 
+    fh = table.path.open("rb")  # a file object: openpyxl then ignores the file's name
     try:
-        book = openpyxl.load_workbook(table.path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        book = openpyxl.load_workbook(fh, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - zip, XML, openpyxl: all mean "not readable"
+        fh.close()
         raise ReadError("The file is not a readable Excel workbook (XLSX).") from exc
+    table._fh = fh
     try:
         sheet = book[table.sheet] if table.sheet else book.worksheets[0]
     except KeyError:
         book.close()
         raise ReadError(f"The workbook has no sheet named {table.sheet!r}.") from None
     table._book, table.encoding = book, "xlsx"
-    total = sheet.max_row or 0
-    it = sheet.iter_rows(values_only=True)
     line = 0
     header = None
-    for values in it:
-        line += 1
-        if values and any(cell_text(v) for v in values):
-            header = [cell_text(v) for v in values]
-            break
+    try:
+        total = sheet.max_row or 0
+        it = sheet.iter_rows(values_only=True)
+        for values in it:
+            line += 1
+            if values and any(cell_text(v) for v in values):
+                header = [cell_text(v) for v in values]
+                break
+    except Exception as exc:  # noqa: BLE001 - a damaged sheet
+        table.close()
+        raise ReadError("The workbook's sheet cannot be read.") from exc
     if header is None:
-        book.close()
+        table.close()
         raise ReadError("The sheet has no header row.")
     while header and not header[-1]:
         header.pop()
@@ -219,11 +224,15 @@ def _open_xlsx(table: Table) -> None:
     table._position = lambda: int(table.size * state["line"] / total) if total else 0
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
-        for values in it:
-            state["line"] += 1
-            cells = ["" if v is None else v for v in values]
-            if not any(cell_text(v) for v in cells):
-                continue
-            yield state["line"], cells
+        try:
+            for values in it:
+                state["line"] += 1
+                cells = ["" if v is None else v for v in values]
+                if not any(cell_text(v) for v in cells):
+                    continue
+                yield state["line"], cells
+        except Exception as exc:  # noqa: BLE001 - a damaged sheet: reported on its row
+            yield state["line"] + 1, ValueError(f"the sheet cannot be read from here on "
+                                                f"({type(exc).__name__})")
 
     table._rows = rows()
