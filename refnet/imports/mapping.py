@@ -33,7 +33,7 @@ PARTNER_TARGETS = (
                             "referrer type")),
     Target("name", "Name", ("name", "partner", "partner name", "provider", "provider name",
                             "referrer", "referrer name", "source name", "business name",
-                            "full name", "display name"), required=True),
+                            "full name", "display name", "account name"), required=True),
     Target("organization", "Organization", ("organization", "organisation", "practice",
                                             "practice name", "group", "clinic", "employer",
                                             "affiliation", "org")),
@@ -48,16 +48,19 @@ PARTNER_TARGETS = (
     Target("address", "Address", ("address", "street", "address 1", "address line 1",
                                   "street address", "addr", "address line")),
     Target("city", "City", ("city", "town", "locality")),
-    Target("state", "State", ("state", "st", "province", "region", "state code")),
+    Target("state", "State", ("state", "st", "province", "region", "state code",
+                              "state province")),
     Target("zip", "ZIP", ("zip", "zip code", "zipcode", "postal code", "postcode",
-                          "postal")),
+                          "postal", "zip postal code")),
     Target("category", "Category", ("category", "business category", "business type",
                                     "segment")),
     Target("owner", "Owner", ("owner", "account owner", "rep", "liaison", "assigned to",
-                              "relationship owner", "owner email", "managed by")),
+                              "relationship owner", "owner email", "managed by",
+                              "account owner email")),
     Target("cadence", "Cadence (days)", ("cadence", "cadence days", "contact every",
                                          "frequency days", "touch frequency")),
-    Target("notes", "Notes", ("notes", "note", "comments", "comment", "remarks")),
+    Target("notes", "Notes", ("notes", "note", "comments", "comment", "remarks",
+                              "description")),
 )
 
 REFERRAL_TARGETS = (
@@ -119,7 +122,14 @@ def targets_for(kind: str) -> tuple[Target, ...]:
 def normalise(header: str) -> str:
     text = fold(header.replace("#", " no "))
     text = re.sub(r"[^a-z0-9]+", " ", text)
-    return " ".join(text.split())
+    words = text.split()
+    # "Billing City", "Mailing Zip/Postal Code": the qualifier says nothing about the field.
+    if len(words) > 1 and words[0] in QUALIFIERS:
+        words = words[1:]
+    return " ".join(words)
+
+
+QUALIFIERS = {"billing", "mailing", "shipping", "primary", "business", "practice"}
 
 
 def suggest_mapping(kind: str, header: list[str]) -> dict[str, str]:
