@@ -10,7 +10,7 @@ from refnet.partners.models import Contact, Partner
 from refnet.practice.models import Location, ServiceLine
 
 from .models import Outcome, ReferralStatus
-from .selectors import OPEN
+from .selectors import OPEN, REACHED_STAGES
 
 # The browser's date picker sends ISO dates; people typing into a plain field use US style.
 DATE_FORMATS = ["%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y"]
@@ -54,6 +54,10 @@ class ReferralFilterForm(forms.Form):
         error_messages={"invalid": "Enter a date like 2025-03-31 (year-month-day)."},
     )
     unresolved = forms.BooleanField(required=False, label="Unresolved source only")
+    reached = forms.ChoiceField(
+        required=False, label="Reached stage",
+        choices=[("", "Any stage"), *((s, s.capitalize()) for s in REACHED_STAGES)],
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

@@ -85,6 +85,9 @@ PAGE_SIZE = 50
 BOARD_CARDS = 25
 BOARD_CLOSED_DAYS = 30
 OPEN = "open"  # a status filter value meaning "any open status"
+# "Reached a stage": the first time a referral got there is kept (contacted_at, ...), and a
+# later stage also sets the earlier ones, so this is what the dashboard and reports count.
+REACHED_STAGES = {"contacted": "contacted_at", "scheduled": "scheduled_at", "seen": "seen_at"}
 
 
 def get_referral_for(user: User, pk: int) -> Referral:
@@ -122,9 +125,12 @@ def referrals_list(
     received_from: date | None = None,
     received_to: date | None = None,
     unresolved_only: bool = False,
+    reached: str = "",
 ) -> QuerySet[Referral]:
     """Referrals for the list page, newest first. `received_to` includes that whole day;
-    `source_partner_ids=[]` means "a source search that matched nobody", so no rows."""
+    `source_partner_ids=[]` means "a source search that matched nobody", so no rows;
+    `reached` (contacted|scheduled|seen): only those that got that far, whatever their
+    status is now (the dashboard's contacted/scheduled/seen figures)."""
     qs = Referral.objects.select_related(
         "patient", "source_partner", "location", "service_line", "assigned_to"
     )
@@ -144,6 +150,8 @@ def referrals_list(
         qs = qs.filter(received_at__lt=_day_start(received_to + timedelta(days=1)))
     if unresolved_only:
         qs = qs.filter(source_status=SourceStatus.UNRESOLVED)
+    if reached:
+        qs = qs.filter(**{f"{REACHED_STAGES[reached]}__isnull": False})
     return qs.order_by("-received_at", "-id")
 
 

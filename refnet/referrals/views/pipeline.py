@@ -53,6 +53,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
         received_from=data.get("received_from"),
         received_to=data.get("received_to"),
         unresolved_only=data.get("unresolved", False),
+        reached=data.get("reached", ""),
     )
     page = Paginator(referrals, selectors.PAGE_SIZE).get_page(request.GET.get("page"))
     audit_patients(request=request, patient_ids=[r.patient_id for r in page],
@@ -62,6 +63,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
         "form": form,
         "page": page,
         "source_partner": data.get("source"),
+        "reached": data.get("reached", ""),
         "source_name": source_name,
         "source_matches": [c.partner for c in source_matches],
     })

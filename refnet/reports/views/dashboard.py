@@ -30,6 +30,17 @@ def referral_list_url(month: date, location_id: int | None, **params: Any) -> st
     return f"{reverse('referrals:list')}?{urlencode(query)}"
 
 
+def _stage_link(stage: str, month: date, location_id: int | None) -> str:
+    """The rows behind a stage's figure: the month's referrals (received in it, practice
+    time) that reached the stage, whatever their status is now, as MonthlyReferralStat
+    counts them; "became patients" are those closed won."""
+    if stage == "received":
+        return referral_list_url(month, location_id)
+    if stage == "won":
+        return referral_list_url(month, location_id, status="closed_won")
+    return referral_list_url(month, location_id, reached=stage)
+
+
 def _change(now: int, before: int) -> dict[str, Any]:
     """How a figure moved: +12 (+25%), for a badge that reads at a glance."""
     diff = now - before
@@ -77,10 +88,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         for _, figures, m in compare:
             value = getattr(figures, stage)
             link = None
-            if rows_link and stage == "received":
-                link = referral_list_url(m, location_id)
-            elif rows_link and stage == "won":
-                link = referral_list_url(m, location_id, status="closed_won")
+            link = _stage_link(stage, m, location_id) if rows_link else None
             cells.append({"value": value, "link": link})
         figures_rows.append({
             "label": stage_label, "cells": cells,
@@ -89,11 +97,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         })
     funnel = []
     for stage, label, count, share in board.funnel:
-        link = None
-        if rows_link and stage == "received":
-            link = referral_list_url(month, location_id)
-        elif rows_link and stage == "won":
-            link = referral_list_url(month, location_id, status="closed_won")
+        link = _stage_link(stage, month, location_id) if rows_link else None
         funnel.append({"stage": stage, "label": label, "count": count, "share": share,
                        "width": round((share or 0) * 100), "link": link})
     referrer_link = (lambda pid: referral_list_url(month, location_id, source=pid)) \
