@@ -328,15 +328,10 @@ def _batch(run, rows: list[dict], lk: Lookups, now: datetime) -> None:
             known_mrn[mrn] = pk
     for r in todo:
         r["last_key"], r["first_key"] = fold(r["last_name"]), fold(r["first_name"])
-    named = [(r["last_key"], r["first_key"], r["birth_date"]) for r in todo
-             if r["birth_date"] and r["last_name"]]
-    known_name: dict[tuple, int] = {}
-    if named:
-        for last, first, born, pk in Patient.objects.filter(
-                last_name_key__in={n[0] for n in named},
-                birth_date__in={n[2] for n in named}).order_by("-id").values_list(
-                "last_name_key", "first_name_key", "birth_date", "id"):
-            known_name[(last, first, born)] = pk
+    named = sorted({(r["last_key"], r["first_key"], r["birth_date"]) for r in todo
+                    if r["birth_date"] and r["last_name"]
+                    and not (r["patient_external_id"] in known_ext or r["mrn"] in known_mrn)})
+    known_name = _patients_by_name(named)
     new_patients: dict[tuple, Patient] = {}
     new_identifiers: list[tuple[Patient, str]] = []
     ready = []
@@ -433,6 +428,28 @@ def _batch(run, rows: list[dict], lk: Lookups, now: datetime) -> None:
              for pk, v, r in zip(referral_ids, values, ready, strict=True)])
     run.counts["patients_created"] += len(made)
     _audit(run, made, patients)
+
+
+def _patients_by_name(named: list[tuple]) -> dict[tuple, int]:
+    """(last key, first key, birth date) -> the newest patient with them. Exact terms
+    OR-ed together, so each uses the (last_name_key, first_name_key) index and the query
+    reads only real matches, however many patients share a last name."""
+    found: dict[tuple, int] = {}
+    adapt = connection.ops.adapt_datefield_value
+    with connection.cursor() as cursor:
+        for start in range(0, len(named), 300):
+            chunk = named[start:start + 300]
+            terms = " OR ".join(["(last_name_key = %s AND first_name_key = %s AND "
+                                 "birth_date = %s)"] * len(chunk))
+            cursor.execute(f"SELECT last_name_key, first_name_key, birth_date, id FROM "
+                           f"referrals_patient WHERE {terms} ORDER BY id",
+                           [v for last, first, born in chunk
+                            for v in (last, first, adapt(born))])
+            for last, first, born, pk in cursor.fetchall():
+                if isinstance(born, str):
+                    born = date.fromisoformat(born)
+                found[(last, first, born)] = pk
+    return found
 
 
 PATIENT_COLUMNS = ("mrn", "first_name", "last_name", "birth_date", "sex", "phone",
