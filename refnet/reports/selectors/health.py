@@ -3,7 +3,7 @@ outcome updates on time, late, missing, by owner)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -24,9 +24,9 @@ from .base import (
     period_bounds,
     rate,
     referral_list_url,
-    referrals_in,
     user_label,
 )
+from .combined import fetch, materialized, partner_sums_sql
 from .sources import _kind_label
 
 HEALTH_TOP = 50  # partners by volume, besides every gone-quiet and at-risk one
@@ -37,27 +37,54 @@ AT_RISK_RATIO = (3, 5)
 AT_RISK_MIN_BEFORE = 4
 
 
-def _windows(f: ReportFilter) -> dict[str, tuple[Any, Any]]:
+def _windows(f: ReportFilter) -> dict[str, tuple[date, date]]:
+    """The four windows as practice-local days (first, last)."""
     prev = f.previous()
     return {
-        "current": period_bounds(f.start, f.end),
-        "previous": period_bounds(prev.start, prev.end),
-        "last90": period_bounds(f.end - timedelta(days=WINDOW - 1), f.end),
-        "before90": period_bounds(f.end - timedelta(days=2 * WINDOW - 1),
-                                  f.end - timedelta(days=WINDOW)),
+        "current": (f.start, f.end),
+        "previous": (prev.start, prev.end),
+        "last90": (f.end - timedelta(days=WINDOW - 1), f.end),
+        "before90": (f.end - timedelta(days=2 * WINDOW - 1), f.end - timedelta(days=WINDOW)),
     }
 
 
-def _partner_counts(f: ReportFilter):
-    """Per source partner, the four windows' counts as conditional aggregates of one query
-    over the referral rows of the earliest to the latest window."""
-    w = _windows(f)
-    lo = min(b[0] for b in w.values())
-    qs = referrals_in(f, start=timezone.localdate(lo), end=f.end).filter(
-        source_partner__isnull=False)
-    return qs.values("source_partner_id").annotate(**{
-        name: Count("id", filter=Q(received_at__gte=a, received_at__lt=b))
-        for name, (a, b) in w.items()})
+def _health_figures(f: ReportFilter, quiet_ids: list[int]
+                    ) -> tuple[int, dict[int, dict], dict[int, dict], dict[int, dict]]:
+    """(how many at risk, the first HEALTH_LIST_CAP at risk, the HEALTH_TOP biggest
+    referrers of the period, the gone-quiet partners' figures), each {partner id: the four
+    windows' counts}. One statement: the per-partner counts of the four windows (whole
+    months from the per-partner rollup, edge days from the referral table: see
+    combined.py) computed once, then read four ways."""
+    num, den = AT_RISK_RATIO
+    names = list(_windows(f))
+    sums, params = partner_sums_sql(f, _windows(f))
+    # Columns current_received etc. (partner_sums_sql's names; "current" is a keyword).
+    keep = ", ".join(f"{n}_received" for n in names)
+    # last90 <= 60% of before90, compared as last90 * 5 <= before90 * 3: integers, exact.
+    risk = (f"before90_received >= {AT_RISK_MIN_BEFORE} "
+            f"AND last90_received * {den} <= before90_received * {num}")
+    marks = ", ".join(["%s"] * len(quiet_ids))
+    sql = (
+        materialized("c", f"SELECT pid, {keep} FROM ({sums}) s WHERE pid <> 0")
+        + f" SELECT 'r', pid, {keep} FROM (SELECT * FROM c WHERE {risk} "
+        f"ORDER BY before90_received DESC, pid LIMIT {HEALTH_LIST_CAP}) r"
+        f" UNION ALL SELECT 't', pid, {keep} FROM (SELECT * FROM c WHERE current_received > 0 "
+        f"ORDER BY current_received DESC, pid LIMIT {HEALTH_TOP}) t"
+        + (f" UNION ALL SELECT 'q', pid, {keep} FROM c WHERE pid IN ({marks})"
+           if quiet_ids else "")
+        + f" UNION ALL SELECT 'n', COUNT(*), 0, 0, 0, 0 FROM c WHERE {risk}")
+    out: dict[str, dict[int, dict]] = {"r": {}, "t": {}, "q": {}}
+    n_at_risk = 0
+    for tag, pid, *figures in fetch(sql, params + list(quiet_ids)):
+        if tag == "n":
+            n_at_risk = pid
+            continue
+        out[tag][pid] = {"source_partner_id": pid,
+                         **{n: int(v or 0) for n, v in zip(names, figures, strict=True)}}
+    # UNION ALL keeps no order: each list in its own.
+    at_risk = dict(sorted(out["r"].items(), key=lambda kv: (-kv[1]["before90"], kv[0])))
+    top = dict(sorted(out["t"].items(), key=lambda kv: (-kv[1]["current"], kv[0])))
+    return n_at_risk, at_risk, top, out["q"]
 
 
 def _partner_filter(f: ReportFilter, prefix: str = "") -> Q:
@@ -77,15 +104,6 @@ def partner_health(f: ReportFilter, *, user: Any) -> ReportTable:
     summary says why), every partner at risk (falling trend), then the biggest referrers
     of the period; each with this period against the one before and the last 90 days
     against the 90 before."""
-    counts = _partner_counts(f)
-    num, den = AT_RISK_RATIO
-    # last90 <= 60% of before90, compared as last90 * 5 <= before90 * 3: integers, exact.
-    at_risk_qs = (counts.filter(before90__gte=AT_RISK_MIN_BEFORE)
-                  .annotate(l5=F("last90") * den, b3=F("before90") * num)
-                  .filter(l5__lte=F("b3")).order_by("-before90", "source_partner_id"))
-    n_at_risk = at_risk_qs.count()
-    at_risk = {r["source_partner_id"]: r for r in at_risk_qs[:HEALTH_LIST_CAP]}
-
     quiet_qs = FollowUp.objects.filter(kind=RuleKind.REENGAGE, status=FollowUpStatus.OPEN,
                                        partner__isnull=False).filter(
         _partner_filter(f, "partner__"))
@@ -95,12 +113,7 @@ def partner_health(f: ReportFilter, *, user: Any) -> ReportTable:
     quiet = dict(quiet_qs.order_by("due_at", "id").values_list("partner_id", "summary")
                  [:HEALTH_LIST_CAP])
 
-    top = {r["source_partner_id"]: r
-           for r in counts.filter(current__gt=0).order_by("-current", "source_partner_id")
-           [:HEALTH_TOP]}
-    extra_ids = [pid for pid in quiet if pid not in top and pid not in at_risk]
-    extra = {r["source_partner_id"]: r
-             for r in counts.filter(source_partner_id__in=extra_ids)} if extra_ids else {}
+    n_at_risk, at_risk, top, extra = _health_figures(f, list(quiet))
     figures = {**extra, **top, **at_risk}
     partners = {p.pk: p for p in Partner.objects.filter(
         pk__in=set(figures) | set(quiet)).select_related("owner")}

@@ -4,8 +4,9 @@ Both group by source partner: over whole months without a service-line filter th
 the per-partner monthly rollup (MonthlyPartnerStat, kept exact by triggers), otherwise
 the referral table. The partner is the one the referral points at now, so a duplicate
 merged mid-period counts under its survivor (the merge moved its referrals, and the
-triggers their counts). The leaderboard's previous period (the equal number of days
-before) reads the referral table for its 25 partners only.
+triggers their counts). Periods that are not whole months (this month so far, the
+leaderboard's previous period) read the rollup for their whole months and the referral
+table for the days at their edges (combined.py).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from .base import (
     referrals_in,
     user_label,
 )
+from .combined import fetch, materialized, partner_sums_sql
 
 CONVERSION_TOP = 50
 LEADERBOARD_TOP = 25
@@ -72,16 +74,45 @@ def _with_rates(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def conversion_by_source(f: ReportFilter, *, user: Any) -> ReportTable:
-    """Received, contacted, scheduled, seen, won per source (top 50 by received, then all
-    others and the total), each stage also as a share of received. A referral counts at a
-    stage once it reached it, whatever happened after (contacted_at etc. stay set)."""
+def _combined(f: ReportFilter) -> bool:
+    """Whether to read whole months from the per-partner rollup and the edge days from the
+    referral table (combined.py): periods that are not whole months, no service line."""
+    return not f.service_line_ids and not f.whole_months()
+
+
+def _conversion_figures(f: ReportFilter) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The CONVERSION_TOP sources by received (source_partner_id None: no source) and the
+    totals, each {stage: count}."""
+    if _combined(f):
+        sums, params = partner_sums_sql(f, {"p": (f.start, f.end)}, STAGES)
+        cols = ", ".join(f"p_{s}" for s in STAGES)
+        total_cols = ", ".join(f"SUM(p_{s})" for s in STAGES)
+        sql = (materialized("c", sums)
+               + f" SELECT 't', pid, {cols} FROM (SELECT * FROM c WHERE p_received > 0 "
+               f"ORDER BY p_received DESC, pid LIMIT {CONVERSION_TOP}) t"
+               f" UNION ALL SELECT 's', 0, {total_cols} FROM c")
+        top, total = [], dict.fromkeys(STAGES, 0)
+        for tag, pid, *values in fetch(sql, params):
+            counts = {s: int(v or 0) for s, v in zip(STAGES, values, strict=True)}
+            if tag == "s":
+                total = counts
+            else:
+                top.append({"source_partner_id": pid or None, **counts})
+        top.sort(key=lambda r: (-r["received"], r["source_partner_id"] or 0))
+        return top, total
     qs, field, funnel = _per_source(f)
     top = [{**r, "source_partner_id": r.pop(field) or None}
            for r in qs.values(field).annotate(**funnel).filter(received__gt=0)
            .order_by("-received", field)
            [:CONVERSION_TOP]]
-    total = qs.aggregate(**funnel)
+    return top, qs.aggregate(**funnel)
+
+
+def conversion_by_source(f: ReportFilter, *, user: Any) -> ReportTable:
+    """Received, contacted, scheduled, seen, won per source (top 50 by received, then all
+    others and the total), each stage also as a share of received. A referral counts at a
+    stage once it reached it, whatever happened after (contacted_at etc. stay set)."""
+    top, total = _conversion_figures(f)
     partners = _partners([r["source_partner_id"] for r in top if r["source_partner_id"]])
     show_links = may_see_rows(user) and list_exact(f)
     rows = []
@@ -117,17 +148,30 @@ def conversion_by_source(f: ReportFilter, *, user: Any) -> ReportTable:
 def leaderboard(f: ReportFilter, *, user: Any) -> ReportTable:
     """The top 25 referrers of the period for the recognition program, with the change
     against the equal period before."""
-    qs, field, _ = _per_source(f)
-    measure = Sum("received") if field == "partner_id" else Count("id")
-    top = [{"source_partner_id": pid, "n": n} for pid, n in
-           qs.exclude(**{field: 0} if field == "partner_id" else {f"{field}__isnull": True})
-           .values(field).annotate(n=measure).filter(n__gt=0)
-           .order_by("-n", field).values_list(field, "n")[:LEADERBOARD_TOP]]
-    ids = [r["source_partner_id"] for r in top]
     prev_f = f.previous()
-    before = dict(referrals_in(prev_f).filter(source_partner_id__in=ids)
-                  .values("source_partner_id").annotate(n=Count("id"))
-                  .values_list("source_partner_id", "n"))
+    if _combined(f):
+        sums, params = partner_sums_sql(f, {"p": (f.start, f.end)})
+        top = [{"source_partner_id": pid, "n": int(n)} for pid, n in fetch(
+            f"SELECT pid, p_received FROM ({sums}) s WHERE pid <> 0 AND p_received > 0 "
+            f"ORDER BY p_received DESC, pid LIMIT {LEADERBOARD_TOP}", params)]
+    else:
+        qs, field, _ = _per_source(f)
+        measure = Sum("received") if field == "partner_id" else Count("id")
+        top = [{"source_partner_id": pid, "n": n} for pid, n in
+               qs.exclude(**{field: 0} if field == "partner_id"
+                          else {f"{field}__isnull": True})
+               .values(field).annotate(n=measure).filter(n__gt=0)
+               .order_by("-n", field).values_list(field, "n")[:LEADERBOARD_TOP]]
+    ids = [r["source_partner_id"] for r in top]
+    if not ids:
+        before = {}
+    elif f.service_line_ids:
+        before = dict(referrals_in(prev_f).filter(source_partner_id__in=ids)
+                      .values("source_partner_id").annotate(n=Count("id"))
+                      .values_list("source_partner_id", "n"))
+    else:  # the rollup for its whole months, the referral table for its edge days
+        sums, params = partner_sums_sql(f, {"p": (prev_f.start, prev_f.end)}, partner_ids=ids)
+        before = {pid: int(n or 0) for pid, n in fetch(sums, params)}
     partners = _partners(ids)
     show_links = may_see_rows(user) and list_exact(f)
     rows = []

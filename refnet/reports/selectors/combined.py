@@ -1,0 +1,168 @@
+"""Per-partner sums over any period: whole months from the per-partner rollup
+(MonthlyPartnerStat), the days at the edges from the referral table, in one grouped query.
+
+A period's edge month that is only partly in it is read one of two ways, whichever touches
+fewer days of referrals: its days in the period from the referral table, or the whole month
+from the rollup minus the month's other days from the referral table. Days after today
+hold no referrals yet, so "this month so far" is the month's rollup row minus nothing
+worth reading. Both sides count by practice-local day (the rollup's month is the local
+month), so the sum is exact. With a service-line filter (the rollup has no such
+dimension) every day comes from the referral table.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.db import connection
+from django.db.models import Case, F, IntegerField, Q, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from refnet.referrals.models import Referral, ReferralStatus
+from refnet.reports.models import MonthlyPartnerStat
+
+from .base import (
+    ReportFilter,
+    _month_start,
+    _next_month,
+    _partner_dims,
+    apply_referral_filters,
+    month_key,
+    period_bounds,
+)
+
+DayRange = tuple[int, date, date]  # sign (+1 add, -1 subtract), first day, last day
+
+
+def _month_end(d: date) -> date:
+    return _next_month(d) - timedelta(days=1)
+
+
+def _cost(a: date, b: date, today: date) -> int:
+    """Days of [a, b] that may hold referrals (up to today)."""
+    return max(0, (min(b, today) - a).days + 1)
+
+
+def period_parts(start: date, end: date, *, today: date | None = None
+                 ) -> tuple[tuple[int, int] | None, list[DayRange]]:
+    """[start, end] as a range of whole months (YYYYMM, inclusive; None if none) plus
+    signed local-day ranges: the sum over the months, plus the + ranges, minus the -
+    ranges, counts exactly the referrals received in [start, end]."""
+    today = today or timezone.localdate()
+    first, last = _month_start(start), _month_start(end)
+    days: list[DayRange] = []
+    lo, hi = first, last  # the months taken whole (hi inclusive), when lo <= hi
+
+    def edge(month: date, a: date, b: date) -> bool:
+        """Whether `month` (partly covered by [a, b]) is taken whole from the rollup."""
+        outside = [(x, y) for x, y in ((month, a - timedelta(days=1)),
+                                       (b + timedelta(days=1), _month_end(month)))
+                   if x <= y]
+        if not outside:
+            return True
+        if sum(_cost(x, y, today) for x, y in outside) < _cost(a, b, today):
+            days.extend((-1, x, y) for x, y in outside)
+            return True
+        days.append((1, a, b))
+        return False
+
+    if first == last:
+        if not edge(first, start, end):
+            return None, days
+        return (month_key(first), month_key(first)), days
+    if not edge(first, start, _month_end(first)):
+        lo = _next_month(first)
+    if not edge(last, last, end):
+        hi = _month_start(last - timedelta(days=1))
+    if lo > hi:
+        return None, days
+    return (month_key(lo), month_key(hi)), days
+
+
+# What each measure counts in the referral table, and its rollup column.
+_RAW = {
+    "received": Q(),
+    "contacted": Q(contacted_at__isnull=False),
+    "scheduled": Q(scheduled_at__isnull=False),
+    "seen": Q(seen_at__isnull=False),
+    "won": Q(status=ReferralStatus.CLOSED_WON),
+}
+
+
+def _day_q(a: date, b: date) -> Q:
+    lo, hi = period_bounds(a, b)
+    return Q(received_at__gte=lo, received_at__lt=hi)
+
+
+def partner_sums_sql(f: ReportFilter, windows: dict[str, tuple[date, date]],
+                     measures: tuple[str, ...] = ("received",), *, today: date | None = None,
+                     partner_ids: list[int] | None = None) -> tuple[str, list]:
+    """SQL (and its parameters) of one row per source partner (pid; 0: no source) with a
+    column `<window>_<measure>` per window and measure: the referrals received in the
+    window (matching f's location, service line and partner filters, not its dates) that
+    reached the measure's stage. Partners with no referral in any window are absent;
+    with partner_ids, only those partners."""
+    rollup = not f.service_line_ids
+    plans = {}
+    for name, (a, b) in windows.items():
+        plans[name] = period_parts(a, b, today=today) if rollup else (None, [(1, a, b)])
+    cols = [f"{w}_{m}" for w in windows for m in measures]
+    parts: list[tuple[str, list]] = []
+
+    month_ranges = [m for m, _ in plans.values() if m]
+    if month_ranges:
+        qs = MonthlyPartnerStat.objects.filter(
+            month__gte=min(m[0] for m in month_ranges),
+            month__lte=max(m[1] for m in month_ranges), **_partner_dims(f))
+        if f.location_ids:
+            qs = qs.filter(location_id__in=f.location_ids)
+        if partner_ids is not None:
+            qs = qs.filter(partner_id__in=partner_ids)
+        aggs = {}
+        for w, (months, _) in plans.items():
+            a, b = months or (1, 0)  # no month: a range that holds none
+            for m in measures:
+                aggs[f"{w}_{m}"] = Sum(Case(When(month__gte=a, month__lte=b, then=F(m)),
+                                            default=Value(0), output_field=IntegerField()))
+        qs = qs.order_by().values(pid=F("partner_id")).annotate(**aggs)
+        parts.append(qs.query.sql_with_params())
+
+    spans = sorted({(a, b) for _, ranges in plans.values() for _, a, b in ranges})
+    if spans:
+        where = Q()
+        for a, b in spans:
+            where |= _day_q(a, b)
+        qs = apply_referral_filters(Referral.objects.filter(where), f)
+        if partner_ids is not None:
+            qs = qs.filter(source_partner_id__in=partner_ids)
+        aggs = {}
+        for w, (_, ranges) in plans.items():
+            for m in measures:
+                whens = [When(_day_q(a, b) & _RAW[m], then=Value(sign))
+                         for sign, a, b in ranges]
+                aggs[f"{w}_{m}"] = (Sum(Case(*whens, default=Value(0),
+                                             output_field=IntegerField()))
+                                    if whens else Sum(Value(0), output_field=IntegerField()))
+        qs = qs.order_by().values(pid=Coalesce("source_partner_id", Value(0))).annotate(**aggs)
+        parts.append(qs.query.sql_with_params())
+
+    if not parts:  # cannot happen for a non-empty window; kept total for safety
+        return "SELECT 0 AS pid, " + ", ".join(f"0 AS {c}" for c in cols) + " WHERE 1 = 0", []
+    qn = connection.ops.quote_name
+    union = " UNION ALL ".join(sql for sql, _ in parts)
+    params = [p for _, ps in parts for p in ps]
+    sums = ", ".join(f"SUM(u.{qn(c)}) AS {qn(c)}" for c in cols)
+    pid = qn("pid")
+    return f"SELECT u.{pid} AS {pid}, {sums} FROM ({union}) u GROUP BY u.{pid}", params
+
+
+def materialized(name: str, sql: str) -> str:
+    """A CTE computed once even when read several times (SQLite 3.35+, PostgreSQL 12+)."""
+    return f"WITH {name} AS MATERIALIZED ({sql})"
+
+
+def fetch(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()

@@ -1,0 +1,144 @@
+"""Periods that are not whole months: whole months from the per-partner rollup, edge days
+from the referral table (added, or the whole month minus its other days), on hand-counted
+data with a merged partner and referrals near midnight at month ends in the practice's
+time zone (America/New_York)."""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from refnet.partners.services import partner_merge
+from refnet.referrals.models import Referral
+from refnet.reports.selectors import (
+    ReportFilter,
+    conversion_by_source,
+    leaderboard,
+    partner_health,
+)
+from refnet.reports.selectors.combined import fetch, partner_sums_sql, period_parts
+
+NY = ZoneInfo("America/New_York")
+TODAY = date(2026, 11, 26)
+
+
+def local(month: int, day: int, hour: int = 12, minute: int = 0, year: int = 2026) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=NY)
+
+
+def test_period_parts_whole_months_only():
+    assert period_parts(date(2025, 11, 1), date(2026, 10, 31), today=TODAY) == (
+        (202511, 202610), [])
+
+
+def test_period_parts_adds_short_edges():
+    # Jan 20-31 (12 days) is cheaper than Jan 1-19; Mar 1-10 cheaper than Mar 11-31.
+    assert period_parts(date(2026, 1, 20), date(2026, 3, 10), today=TODAY) == (
+        (202602, 202602), [(1, date(2026, 1, 20), date(2026, 1, 31)),
+                           (1, date(2026, 3, 1), date(2026, 3, 10))])
+
+
+def test_period_parts_subtracts_short_complements():
+    # Jan 3 - Mar 28: January whole minus Jan 1-2, March whole minus Mar 29-31.
+    assert period_parts(date(2026, 1, 3), date(2026, 3, 28), today=TODAY) == (
+        (202601, 202603), [(-1, date(2026, 1, 1), date(2026, 1, 2)),
+                           (-1, date(2026, 3, 29), date(2026, 3, 31))])
+
+
+def test_period_parts_this_month_so_far():
+    # The days after today hold no referrals: the month's rollup, minus (empty) days.
+    assert period_parts(date(2026, 11, 1), date(2026, 11, 26), today=TODAY) == (
+        (202611, 202611), [(-1, date(2026, 11, 27), date(2026, 11, 30))])
+    # Inside one month, both sides of the period are the complement.
+    assert period_parts(date(2026, 10, 6), date(2026, 10, 7), today=TODAY) == (
+        None, [(1, date(2026, 10, 6), date(2026, 10, 7))])
+    assert period_parts(date(2026, 10, 2), date(2026, 10, 30), today=TODAY) == (
+        (202610, 202610), [(-1, date(2026, 10, 1), date(2026, 10, 1)),
+                           (-1, date(2026, 10, 31), date(2026, 10, 31))])
+
+
+@pytest.fixture
+def data(make_partner, make_referral, other_location):
+    a = make_partner("Alpha Clinic")
+    b = make_partner("Alpha Clinic duplicate")
+    c = make_partner("Cedar Practice")
+    for when in [local(1, 2), local(1, 3, 0, 30), local(1, 19),
+                 local(1, 31, 23, 30),  # Feb 1 in UTC, January here
+                 local(2, 15),
+                 local(3, 10, 23, 30),  # Mar 11 in UTC, March 10 here
+                 local(3, 11, 1, 0), local(3, 29)]:
+        make_referral(source_partner=a, received_at=when)
+    for when in [local(1, 25), local(3, 5)]:
+        make_referral(source_partner=b, received_at=when)
+    make_referral(source_partner=c, received_at=local(2, 28, 23, 30))  # Mar 1 in UTC
+    make_referral(source_partner=c, received_at=local(4, 1, 0, 30))
+    make_referral(source_partner=c, received_at=local(1, 25), location=other_location)
+    partner_merge(survivor=a, duplicate=b, by=None)
+    return {"a": a, "c": c, "other_location": other_location}
+
+
+WINDOWS = {"p1": (date(2026, 1, 20), date(2026, 3, 10)),  # edge days added
+           "p2": (date(2026, 1, 3), date(2026, 3, 28))}  # whole months minus edge days
+
+
+def sums(f: ReportFilter) -> dict[int, tuple[int, int]]:
+    sql, params = partner_sums_sql(f, WINDOWS, today=TODAY)
+    return {pid: (int(p1), int(p2)) for pid, p1, p2 in fetch(sql, params) if p1 or p2}
+
+
+def test_partner_sums_edges_merge_and_time_zone(data):
+    # p1, Jan 20 - Mar 10: Alpha Jan 31 23:30, Feb 15, Mar 10 23:30 and the duplicate's
+    # Jan 25 and Mar 5 (merged) = 5; Cedar Feb 28 23:30 and, at the other location, Jan 25.
+    # p2, Jan 3 - Mar 28: Alpha also Jan 3 00:30, Jan 19, Mar 11 01:00 = 8 (not Jan 2,
+    # Mar 29); Cedar the same 2 (not Apr 1 00:30).
+    f = ReportFilter(start=date(2026, 1, 1), end=date(2026, 12, 31))
+    assert sums(f) == {data["a"].pk: (5, 8), data["c"].pk: (2, 2)}
+
+
+def test_partner_sums_from_the_referral_table_alone(data, service_line):
+    # A service-line filter: the rollup has no such dimension, every day is read raw.
+    Referral.objects.update(service_line=service_line)
+    f = ReportFilter(start=date(2026, 1, 1), end=date(2026, 1, 31),
+                     service_line_ids=(service_line.pk,))
+    assert sums(f) == {data["a"].pk: (5, 8), data["c"].pk: (2, 2)}
+
+
+def test_partner_sums_location_filter(data, location):
+    f = ReportFilter(start=date(2026, 1, 1), end=date(2026, 1, 31),
+                     location_ids=(data["other_location"].pk,))
+    assert sums(f) == {data["c"].pk: (1, 1)}
+    f = ReportFilter(start=date(2026, 1, 1), end=date(2026, 1, 31), location_ids=(location.pk,))
+    assert sums(f) == {data["a"].pk: (5, 8), data["c"].pk: (1, 1)}
+
+
+def test_partner_health_over_partial_months(data, users):
+    # This period Jan 20 - Mar 10 (50 days); the previous one Nov 30 - Jan 19: Alpha's
+    # Jan 2, Jan 3 00:30, Jan 19. Last 90 days Dec 11 - Mar 10: Alpha's 8 up to Mar 10
+    # 23:30 (with the merged two). The 90 before: none.
+    f = ReportFilter(start=date(2026, 1, 20), end=date(2026, 3, 10))
+    table = partner_health(f, user=users["manager"])
+    by_name = {r["partner"]: r for r in table.rows}
+    alpha = by_name["Alpha Clinic"]
+    assert (alpha["current"], alpha["previous"], alpha["last90"], alpha["before90"]) == (
+        5, 3, 8, 0)
+    cedar = by_name["Cedar Practice"]
+    assert (cedar["current"], cedar["previous"], cedar["last90"]) == (2, 0, 2)
+    assert "Alpha Clinic duplicate" not in by_name
+    assert [r["partner"] for r in table.rows] == ["Alpha Clinic", "Cedar Practice"]
+
+
+def test_conversion_and_leaderboard_over_partial_months(data, users):
+    f = ReportFilter(start=date(2026, 1, 20), end=date(2026, 3, 10))
+    table = conversion_by_source(f, user=users["manager"])
+    assert [(r["source"], r["received"]) for r in table.rows] == [
+        ("Alpha Clinic", 5), ("Cedar Practice", 2)]
+    assert table.totals["received"] == 7
+    board = leaderboard(f, user=users["manager"])
+    # The previous period, Nov 30 - Jan 19: Alpha's Jan 2, Jan 3 00:30 and Jan 19.
+    assert [(r["partner"], r["referrals"], r["previous"], r["change"]) for r in board.rows] == [
+        ("Alpha Clinic", 5, 3, 2), ("Cedar Practice", 2, 0, 2)]
+    # Jan 3 - Mar 28 (months whole minus their edge days), previous Oct 10 - Jan 2.
+    f = ReportFilter(start=date(2026, 1, 3), end=date(2026, 3, 28))
+    board = leaderboard(f, user=users["manager"])
+    assert [(r["partner"], r["referrals"], r["previous"]) for r in board.rows] == [
+        ("Alpha Clinic", 8, 1), ("Cedar Practice", 2, 0)]
