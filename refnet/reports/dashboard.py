@@ -18,11 +18,12 @@ from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from refnet.followups.models import FollowUp, FollowUpStatus, RuleKind
+from refnet.followups.models import FollowUp, FollowUpStatus
 from refnet.partners.models import Partner, PartnerKind
 
 from .forms import month_end, month_start
 from .models import MonthlyReferralStat
+from .quiet import gone_quiet
 
 TREND_MONTHS = 24
 TOP_REFERRERS = 10
@@ -162,9 +163,11 @@ def new_referrers(month: date, *, location_id: int | None,
              for pid, n in shown if pid in partners], len(found))
 
 
-def partners_gone_quiet(*, limit: int = QUIET_PARTNERS) -> tuple[list[FollowUp], int]:
-    """Open re-engage follow-ups: their summary carries the partner's own baseline."""
-    qs = FollowUp.objects.filter(status=FollowUpStatus.OPEN, kind=RuleKind.REENGAGE)
+def partners_gone_quiet(*, location_id: int | None = None, now: datetime | None = None,
+                        limit: int = QUIET_PARTNERS) -> tuple[list[FollowUp], int]:
+    """Open re-engage follow-ups: their summary carries the partner's own baseline. With a
+    location, partners whose referrals in the baseline window went there (quiet.py)."""
+    qs = gone_quiet(location_ids=[location_id] if location_id else [], now=now)
     rows = list(qs.select_related("partner", "assignee").order_by("due_at", "id")[:limit])
     total = len(rows) if len(rows) < limit else qs.count()
     return rows, total
@@ -204,7 +207,7 @@ def dashboard(*, month: date, location_id: int | None = None,
     this = by_month[month]
     tops = top_referrers(month, location_id=location_id)
     new, new_total = new_referrers(month, location_id=location_id)
-    quiet, quiet_total = partners_gone_quiet()
+    quiet, quiet_total = partners_gone_quiet(location_id=location_id, now=now)
     return Dashboard(
         month=month, location_id=location_id, this=this,
         last=by_month[month_start(month, -1)],

@@ -13,6 +13,7 @@ from django.utils import timezone
 from refnet.followups.models import FollowUp, FollowUpStatus, RuleKind
 from refnet.partners.models import Partner
 from refnet.reports.charts import ChartSpec, Series
+from refnet.reports.quiet import gone_quiet
 
 from .base import (
     Column,
@@ -104,11 +105,8 @@ def partner_health(f: ReportFilter, *, user: Any) -> ReportTable:
     summary says why), every partner at risk (falling trend), then the biggest referrers
     of the period; each with this period against the one before and the last 90 days
     against the 90 before."""
-    quiet_qs = FollowUp.objects.filter(kind=RuleKind.REENGAGE, status=FollowUpStatus.OPEN,
-                                       partner__isnull=False).filter(
-        _partner_filter(f, "partner__"))
-    if f.location_ids:
-        quiet_qs = quiet_qs.filter(location_id__in=f.location_ids)
+    # With a location: partners whose baseline-window referrals went there (quiet.py).
+    quiet_qs = gone_quiet(location_ids=f.location_ids).filter(_partner_filter(f, "partner__"))
     n_quiet = quiet_qs.count()
     quiet = dict(quiet_qs.order_by("due_at", "id").values_list("partner_id", "summary")
                  [:HEALTH_LIST_CAP])

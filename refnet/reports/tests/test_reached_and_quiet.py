@@ -4,7 +4,7 @@ list honours the location filter."""
 
 import html
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -110,3 +110,72 @@ def test_a_wrong_reached_value_is_reported_and_ignored(march, login):
     assert response.context["page"].paginator.count == 5
     assert "<b>won</b>" not in page
     assert "Select a valid choice" in page
+
+
+# -- gone quiet, by location ---------------------------------------------------------------
+
+@pytest.fixture
+def quiet(users, location, other_location, make_partner, make_referral):
+    """Three partners gone quiet (open re-engage follow-ups), today March 20, 2025; the
+    baseline window is the 365 days before today (from March 20, 2024):
+
+    Smith: to `location` Oct 1, 2024 and to the other Jan 10, 2025 -> quiet at both.
+    Gym: to the other only, Dec 1, 2024                             -> quiet at the other.
+    Riverside: to `location` Dec 1, 2023 (before the window), to the other Nov 1, 2024
+                                                                    -> quiet at the other.
+    Each follow-up's own location (the latest referral's) says nothing here: Smith's is
+    the other location, yet Smith is quiet at `location` too.
+    """
+    from refnet.followups.models import FollowUp, RuleKind
+
+    with time_machine.travel(NOW, tick=False):
+        smith = make_partner("John Smith, MD")
+        gym = make_partner("Peak Fitness Gym", kind="local_business", category="gym_trainer")
+        riverside = make_partner("Riverside Family Medicine", kind="medical_practice")
+        make_referral(source_partner=smith, received_at=at(2024, 10, 1))
+        make_referral(source_partner=smith, received_at=at(2025, 1, 10), location=other_location)
+        make_referral(source_partner=gym, received_at=at(2024, 12, 1), location=other_location)
+        make_referral(source_partner=riverside, received_at=at(2023, 12, 1))
+        make_referral(source_partner=riverside, received_at=at(2024, 11, 1),
+                      location=other_location)
+        FollowUp.objects.all().delete()
+        due = NOW - timedelta(days=2)
+        for i, p in enumerate((smith, gym, riverside)):
+            FollowUp.objects.create(key=f"t:reengage{i}", kind=RuleKind.REENGAGE, partner=p,
+                                    assignee=users["outreach"], due_at=due + timedelta(hours=i),
+                                    original_due_at=due, location=other_location,
+                                    summary=f"Re-engage {p.name}: no referral in 60 days")
+    return {"smith": smith, "gym": gym, "riverside": riverside}
+
+
+@time_machine.travel(NOW, tick=False)
+def test_dashboard_gone_quiet_follows_the_location(quiet, location, other_location, login):
+    def names(location_id):
+        board = dashboard(month=NOW.date(), location_id=location_id, now=NOW)
+        return [f.partner.name for f in board.quiet], board.quiet_total
+
+    everyone = ["John Smith, MD", "Peak Fitness Gym", "Riverside Family Medicine"]
+    assert names(None) == (everyone, 3)
+    assert names(location.pk) == (["John Smith, MD"], 1)
+    assert names(other_location.pk) == (everyone, 3)
+    page = login("manager").get(DASHBOARD, {"location": location.pk}).content.decode()
+    quiet_part = page.split('id="h-quiet"')[1]
+    assert "John Smith, MD" in quiet_part and "Peak Fitness Gym" not in quiet_part
+    assert "Riverside" not in quiet_part
+
+
+@time_machine.travel(NOW, tick=False)
+def test_partner_health_gone_quiet_follows_the_location(quiet, location, login):
+    from refnet.reports.selectors import ReportFilter, partner_health
+
+    def quiet_rows(**kw):
+        f = ReportFilter(start=datetime(2025, 3, 1).date(), end=datetime(2025, 3, 31).date(),
+                         **kw)
+        table = partner_health(f, user=None)
+        return sorted(r["partner"] for r in table.rows if r["status"] == "gone quiet")
+
+    assert quiet_rows() == ["John Smith, MD", "Peak Fitness Gym", "Riverside Family Medicine"]
+    assert quiet_rows(location_ids=(location.pk,)) == ["John Smith, MD"]
+    page = login("manager").get(reverse("reports:report", args=["partner-health"]),
+                                {"location": location.pk}).content.decode()
+    assert "1 gone quiet" in page and "Peak Fitness Gym" not in page
