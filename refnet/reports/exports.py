@@ -1,7 +1,8 @@
 """Every report as CSV, XLSX and PDF, from the same ReportTable.
 
-Exports are aggregates (the report tables never hold a patient); exporting patient-level
-rows is the referral list's business and is audited there (docs/reports.md).
+Report exports are aggregates (the report tables never hold a patient). The patient-level
+rows behind a report (patient_rows_csv / patient_rows_xlsx) are a separate export, for
+Cap.REPORTS_PATIENT_ROWS only, audited by the view (views/rows.py, docs/reports.md).
 """
 
 from __future__ import annotations
@@ -147,3 +148,120 @@ def table_pdf(table: ReportTable, *, filters_text: str = "",
     })
     # No base_url: the document has nothing to fetch (no fonts, images or style sheets).
     return HTML(string=html).write_pdf()
+
+
+# -- patient-level rows behind a report (Cap.REPORTS_PATIENT_ROWS, audited) ------------------
+
+# Identity, route and stage dates only: no reason, diagnosis, notes or priority, whatever
+# the role may see elsewhere (docs/reports.md).
+PATIENT_ROW_COLUMNS = (
+    "Referral ID", "Received", "Patient", "Birth date", "Source partner", "Location",
+    "Service line", "Status", "Contacted", "Scheduled", "Seen", "Closed",
+)
+PATIENT_ROWS_CHUNK = 1000
+
+
+def patient_rows_max() -> int:
+    from django.conf import settings
+
+    return int(getattr(settings, "REFNET_REPORTS_PATIENT_ROWS_MAX", 50000))
+
+
+def _local(value: datetime | None, fmt: str = "%Y-%m-%d") -> str:
+    return timezone.localtime(value).strftime(fmt) if value else ""
+
+
+def patient_row_values(r: Any) -> list[Any]:
+    """One referral as the export's cells (the CSV neutralizes texts: names come from intake
+    forms and other systems; the XLSX stores them as text cells)."""
+    p = r.patient
+    return [
+        r.pk,
+        _local(r.received_at, "%Y-%m-%d %H:%M"),
+        f"{p.last_name}, {p.first_name}",
+        p.birth_date.isoformat() if p.birth_date else "",
+        r.source_partner.name if r.source_partner_id else "",
+        r.location.name if r.location_id else "",
+        r.service_line.name if r.service_line_id else "",
+        r.get_status_display(),
+        _local(r.contacted_at), _local(r.scheduled_at), _local(r.seen_at), _local(r.closed_at),
+    ]
+
+
+def patient_rows(ids: list[int]):
+    """The referrals of `ids`, in that order, fetched PATIENT_ROWS_CHUNK at a time so a
+    50,000-row export never holds every row at once."""
+    from refnet.referrals.models import Referral
+
+    for i in range(0, len(ids), PATIENT_ROWS_CHUNK):
+        chunk = ids[i:i + PATIENT_ROWS_CHUNK]
+        found = Referral.objects.select_related(
+            "patient", "source_partner", "location", "service_line").in_bulk(chunk)
+        for pk in chunk:
+            if pk in found:  # deleted since the ids were read: left out
+                yield found[pk]
+
+
+def cut_note(limit: int) -> str:
+    return (f"Cut at {limit:,} rows: more referrals match. Narrow the period or the "
+            "filters to export the rest.")
+
+
+def patient_rows_csv(ids: list[int], *, cut: str = ""):
+    """The CSV as a stream of encoded lines (for StreamingHttpResponse): a BOM and header,
+    one line per referral, and when the export was cut a last line that says so."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+
+    def take() -> bytes:
+        text = buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+        return text.encode("utf-8")
+
+    writer.writerow(PATIENT_ROW_COLUMNS)
+    yield "\ufeff".encode() + take()
+    for n, r in enumerate(patient_rows(ids), start=1):
+        writer.writerow([neutralize(v) if isinstance(v, str) else v
+                         for v in patient_row_values(r)])
+        if n % 200 == 0:
+            yield take()
+    if cut:
+        writer.writerow([cut])
+    yield take()
+
+
+def patient_rows_xlsx(ids: list[int], *, title: str, filters_text: str, cut: str = "") -> bytes:
+    """Write-only workbook (constant memory per row): the rows, then an "About" sheet with
+    the report, its filters, the count and whether it was cut."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Referrals")
+    bold = Font(bold=True)
+
+    def text_cell(value: Any, **style: Any) -> Any:
+        cell = WriteOnlyCell(ws, value=value)
+        if isinstance(value, str):
+            cell.data_type = "s"  # never a formula
+        for k, v in style.items():
+            setattr(cell, k, v)
+        return cell
+
+    ws.append([text_cell(c, font=bold) for c in PATIENT_ROW_COLUMNS])
+    count = 0
+    for r in patient_rows(ids):
+        ws.append([text_cell(v) for v in patient_row_values(r)])
+        count += 1
+    if cut:
+        ws.append([text_cell(cut, font=bold)])
+    about = wb.create_sheet("About")
+    for label, text in (("Report", title), ("Filters", filters_text),
+                        ("Rows", str(count)), ("Cut", cut or "No: every matching referral"),
+                        ("Exported", f"{timezone.localtime():%Y-%m-%d %H:%M %Z}")):
+        about.append([text_cell(label, font=bold), text_cell(text)])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()

@@ -125,4 +125,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "new_referrers": [(r, referrer_link(r.partner_id)) for r in board.new_referrers],
         "overdue": overdue,
         "inbox_all_link": f"{inbox}?who=all" if owners_link else None,
+        "rows_export": _rows_export(month, location_id)
+        if has_cap(user, Cap.REPORTS_PATIENT_ROWS) else None,
     })
+
+
+def _rows_export(month: date, location_id: int | None) -> dict[str, str]:
+    """The month's received referrals (the rows behind "Received"), as an audited
+    patient-level export: the referrals-over-time report's rows for that month."""
+    query = urlencode({"start": month.isoformat(), "end": month_end(month).isoformat(),
+                       **({"location": location_id} if location_id else {})})
+    url = reverse("reports:rows", args=["referrals-over-time"])
+    return {"csv": f"{url}?{query}&format=csv", "xlsx": f"{url}?{query}&format=xlsx"}

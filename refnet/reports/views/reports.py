@@ -25,6 +25,11 @@ from ..forms import PERIODS, ReportFilterForm, period_dates, today_local
 
 BY_LABELS = {"source": "Source", "kind": "Partner kind", "category": "Category",
              "location": "Location", "service_line": "Service line", "owner": "Owner"}
+# The reports whose figures count referrals received in the period matching the filters
+# (selectors.base.referrals_in): those referrals are the patient rows behind them
+# (views/rows.py). Partner health, loop health and the leaderboard count partners or
+# follow-ups, so they offer no such export.
+ROW_REPORTS = ("referrals-over-time", "conversion-by-source", "speed", "patient-origin")
 EXPORTS = {
     "csv": ("text/csv; charset=utf-8", "csv"),
     "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
@@ -228,6 +233,11 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
     query["start"], query["end"] = f.start.isoformat(), f.end.isoformat()
     downloads = [(label, f"?{query.urlencode()}&format={fmt_}")
                  for fmt_, label in (("csv", "CSV"), ("xlsx", "Excel (XLSX)"), ("pdf", "PDF"))]
+    row_exports = []
+    if slug in ROW_REPORTS and has_cap(request.user, Cap.REPORTS_PATIENT_ROWS):
+        rows_url = reverse("reports:rows", args=[slug])
+        row_exports = [(label, f"{rows_url}?{query.urlencode()}&format={fmt_}")
+                       for fmt_, label in (("csv", "CSV"), ("xlsx", "XLSX"))]
     today = today_local()
     keep = {k: v for k, v in request.GET.items()
             if k not in ("start", "end", "period", "format") and v}
@@ -252,5 +262,6 @@ def report_detail(request: HttpRequest, slug: str) -> HttpResponse:
                     else "Filters", errs[0]) for name, errs in form.errors.items()],
         "chart": chart_svg(table.chart) if table.chart else "",
         "downloads": downloads,
+        "row_exports": row_exports,
         "presets": presets,
     })
