@@ -217,3 +217,5 @@ LOGGING = {
 
 # "Who can we thank?": how far back "recent referral volume" reaches when ranking.
 REFNET_SEARCH_VOLUME_DAYS = env.int("REFNET_SEARCH_VOLUME_DAYS", default=365)
+# The most patient-level rows one report export may hold (it says when it was cut).
+REFNET_REPORTS_PATIENT_ROWS_MAX = env.int("REFNET_REPORTS_PATIENT_ROWS_MAX", default=50_000)
