@@ -215,3 +215,58 @@ def test_multi_row_inserts_and_the_remainder_are_all_written(nppes_file, monkeyp
     rows = [person(f"1000004{n:02d}") for n in range(10)] + [person("100000400")]  # a repeat
     record = nppes_import(path=nppes_file(rows))
     assert record.rows_read == 11 and RegistryProvider.objects.count() == 10
+
+
+@pytest.fixture
+def reader_process(monkeypatch):
+    """Big files are read and validated by a second process; make every file big."""
+    from refnet.registry.services import importer
+
+    monkeypatch.setattr(importer, "PIPELINE_MIN_BYTES", 0)
+
+
+def test_the_reader_process_reports_malformed_rows_by_line_like_the_writer(
+        nppes_file, reader_process):
+    quoted = person("100000501", last='O"NEIL', first="MARY\nKATE")
+    path = nppes_file([person("100000500"), quoted, person("100000502", zip_code="8O2O6"),
+                       person("100000503", last="NUÑEZ")],
+                      raw_lines=['"1000000160","1","too","few"\r\n'])
+    record = nppes_import(path=path, batch_rows=2)
+    assert record.status == ImportStatus.DONE
+    assert record.errors == [
+        [5, "Provider Business Practice Location Address Postal Code",
+         "'8O2O6' is not a ZIP code"],
+        [7, "row", "has 4 columns; the header has 330"],
+    ]
+    assert (record.rows_read, record.rows_kept, record.rows_skipped) == (5, 3, 2)
+    assert (record.lines_done, record.bytes_done) == (7, path.stat().st_size)
+    assert RegistryProvider.objects.get(pk=int(npi("100000501"))).name == \
+        'MARY\nKATE O"NEIL, PT'
+    assert RegistryProvider.objects.get(pk=int(npi("100000503"))).name == "ANA NUÑEZ, PT"
+
+
+def test_resume_through_the_reader_process_commits_each_batch_once(nppes_file,
+                                                                   reader_process):
+    path = nppes_file([person(f"1000006{n:02d}") for n in range(25)])
+    seen = []
+
+    def die_after_two(record):
+        seen.append(record.rows_read)
+        if len(seen) == 2:
+            raise Interrupted("power cut")
+
+    with pytest.raises(Interrupted):
+        nppes_import(path=path, batch_rows=10, progress=die_after_two)
+    record = RegistryImport.objects.get()
+    assert (record.lines_done, RegistryProvider.objects.count()) == (21, 20)
+    resumed = nppes_import(path=path, resume=True, batch_rows=10)
+    assert (resumed.rows_read, resumed.rows_kept, resumed.status) == (25, 25,
+                                                                      ImportStatus.DONE)
+    assert RegistryProvider.objects.count() == 25
+
+
+def test_a_repeated_npi_in_one_batch_is_written_once_with_its_last_values(nppes_file):
+    path = nppes_file([person("100000700"), person("100000700", address="7 LAST ST")])
+    record = nppes_import(path=path)
+    assert (record.rows_read, record.rows_kept) == (2, 2)
+    assert RegistryProvider.objects.get().address_line == "7 LAST ST"
