@@ -196,6 +196,11 @@ def floor_partner_health(case: Case) -> list[tuple]:
     rows = _fetch(f"SELECT r.source_partner_id, {', '.join(sums)} FROM {_from(case)} "
                   f"WHERE {where} AND r.source_partner_id IS NOT NULL "
                   f"GROUP BY r.source_partner_id", sum_params + params)
+    return rows + floor_partner_health_quiet(case)
+
+
+def floor_partner_health_quiet(case: Case) -> list[tuple]:
+    """The open re-engage follow-ups (the gone-quiet list) matching the case."""
     quiet_where, quiet_params = ["f.kind = 'reengage'", "f.status = 'open'"], []
     if case.kind:
         quiet_where.append("p.kind = %s")
@@ -209,7 +214,7 @@ def floor_partner_health(case: Case) -> list[tuple]:
     quiet = _fetch("SELECT f.partner_id, f.summary FROM followups_followup f "
                    "JOIN partners_partner p ON p.id = f.partner_id "
                    f"WHERE {' AND '.join(quiet_where)} ORDER BY f.due_at, f.id", quiet_params)
-    return rows + quiet
+    return quiet
 
 
 def floor_loop_health(case: Case) -> list[tuple]:
@@ -344,12 +349,67 @@ def rollup_floor_patient_origin(case: Case) -> list[tuple]:
                   f"WHERE {where} GROUP BY s.location_id, s.zip5", params)
 
 
+def rollup_floor_partner_health(case: Case) -> list[tuple]:
+    """Every partner's four window counts: whole months from the per-partner rollup, edge
+    days from the referral table (split as reports.selectors.combined.period_parts does),
+    in one grouped UNION ALL; and the gone-quiet follow-ups (as the raw floor)."""
+    from refnet.reports.selectors.combined import period_parts
+
+    days = (case.end - case.start).days + 1
+    windows = [(case.start, case.end),
+               (case.start - timedelta(days=days), case.start - timedelta(days=1)),
+               (case.end - timedelta(days=89), case.end),
+               (case.end - timedelta(days=179), case.end - timedelta(days=90))]
+    plans = [period_parts(a, b) for a, b in windows]
+    months = [m for m, _ in plans if m]
+    parts, params = [], []
+    if months:
+        lo, hi = min(m[0] for m in months), max(m[1] for m in months)
+        sums = []
+        for i, (m, _) in enumerate(plans):
+            sums.append("SUM(CASE WHEN s.month >= %s AND s.month <= %s THEN s.received "
+                        f"ELSE 0 END) AS c{i}")
+            params += list(m or (1, 0))
+        span = Case(case.label, date(lo // 100, lo % 100, 1), date(hi // 100, hi % 100, 1),
+                    case.location_id, case.kind, case.owner_id)
+        where, where_params = _rollup_where(span, True)
+        parts.append(f"SELECT s.partner_id AS pid, {', '.join(sums)} FROM "
+                     f"reports_monthlypartnerstat s WHERE {where} AND s.partner_id <> 0 "
+                     "GROUP BY s.partner_id")
+        params += where_params
+    spans = sorted({(a, b) for _, ranges in plans for _, a, b in ranges})
+    if spans:
+        sums = []
+        for i, (_, ranges) in enumerate(plans):
+            whens = []
+            for sign, a, b in ranges:
+                whens.append(f"WHEN r.received_at >= %s AND r.received_at < %s THEN {sign}")
+                params += list(_bounds(a, b))
+            sums.append(f"SUM(CASE {' '.join(whens)} ELSE 0 END) AS c{i}" if whens
+                        else f"0 AS c{i}")
+        ors = []
+        for a, b in spans:
+            ors.append("(r.received_at >= %s AND r.received_at < %s)")
+            params += list(_bounds(a, b))
+        filters, filter_params = _where(case)
+        rest = filters.split(" AND ")[2:]  # the case's filters after its two date bounds
+        parts.append(f"SELECT r.source_partner_id AS pid, {', '.join(sums)} FROM "
+                     f"{_from(case)} WHERE ({' OR '.join(ors)})"
+                     f"{''.join(' AND ' + w for w in rest)} "
+                     "AND r.source_partner_id IS NOT NULL GROUP BY r.source_partner_id")
+        params += filter_params[2:]
+    rows = _fetch("SELECT u.pid, SUM(u.c0), SUM(u.c1), SUM(u.c2), SUM(u.c3) FROM ("
+                  + " UNION ALL ".join(parts) + ") u GROUP BY u.pid", params)
+    return rows + floor_partner_health_quiet(case)
+
+
 ROLLUP_FLOORS: dict[str, Callable[[Case], list[tuple]]] = {
     "referrals-over-time": rollup_floor_over_time,
     "conversion-by-source": rollup_floor_conversion,
     "leaderboard": rollup_floor_leaderboard,
     "speed": rollup_floor_speed,
     "patient-origin": rollup_floor_patient_origin,
+    "partner-health": rollup_floor_partner_health,
 }
 
 
@@ -367,7 +427,15 @@ def floor_for(slug: str, case: Case) -> Callable[[], Any]:
     """The floor the report's own path has: the rollup's when it reads one for this case."""
     raw = FLOORS.get(slug)
     rollup = ROLLUP_FLOORS.get(slug)
-    if rollup and _whole_months(case) and (slug != "speed" or speed_from_histogram(case)):
+    from django.utils import timezone
+
+    # Whole months, or a month so far (the report reads the month's rollup row(s) minus the
+    # days after today, which hold none); partner health reads the rollup for any period.
+    rollup_case = _whole_months(case) or (case.start.day == 1
+                                          and case.end == timezone.localdate())
+    if slug == "partner-health":
+        rollup_case = True
+    if rollup and rollup_case and (slug != "speed" or speed_from_histogram(case)):
         return lambda: rollup(case)
     return (lambda: raw(case)) if raw else (lambda: None)
 

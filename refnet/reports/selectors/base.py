@@ -202,11 +202,13 @@ def apply_referral_filters(qs: QuerySet, f: ReportFilter, prefix: str = "") -> Q
     return qs.order_by()
 
 
-def stats_in(f: ReportFilter) -> QuerySet[MonthlyReferralStat]:
-    """Rollup rows for the months the period touches, matching the filters (their
-    dimensions are the same: location, service line, the partner's kind, category, owner)."""
-    qs = MonthlyReferralStat.objects.filter(month__gte=month_key(f.start),
-                                            month__lte=month_key(f.end))
+def stats_in(f: ReportFilter, months: tuple[int, int] | None = None
+             ) -> QuerySet[MonthlyReferralStat]:
+    """Rollup rows for the months the period touches (or `months`, YYYYMM inclusive),
+    matching the filters (their dimensions are the same: location, service line, the
+    partner's kind, category, owner)."""
+    lo, hi = months or (month_key(f.start), month_key(f.end))
+    qs = MonthlyReferralStat.objects.filter(month__gte=lo, month__lte=hi)
     if f.location_ids:
         qs = qs.filter(location_id__in=f.location_ids)
     if f.service_line_ids:
@@ -259,8 +261,10 @@ def dims_rollup_applies(f: ReportFilter) -> bool:
     return f.whole_months() and not f.service_line_ids
 
 
-def dims_filtered(qs: QuerySet, f: ReportFilter) -> QuerySet:
-    qs = qs.filter(month__gte=month_key(f.start), month__lte=month_key(f.end))
+def dims_filtered(qs: QuerySet, f: ReportFilter, months: tuple[int, int] | None = None
+                  ) -> QuerySet:
+    lo, hi = months or (month_key(f.start), month_key(f.end))
+    qs = qs.filter(month__gte=lo, month__lte=hi)
     if f.location_ids:
         qs = qs.filter(location_id__in=f.location_ids)
     if f.partner_kinds:
@@ -272,8 +276,9 @@ def dims_filtered(qs: QuerySet, f: ReportFilter) -> QuerySet:
     return qs.order_by()
 
 
-def zip_stats_in(f: ReportFilter) -> QuerySet[MonthlyZipStat]:
-    return dims_filtered(MonthlyZipStat.objects.all(), f)
+def zip_stats_in(f: ReportFilter, months: tuple[int, int] | None = None
+                 ) -> QuerySet[MonthlyZipStat]:
+    return dims_filtered(MonthlyZipStat.objects.all(), f, months)
 
 
 # -- links and small helpers -----------------------------------------------------------------

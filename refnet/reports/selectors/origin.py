@@ -2,8 +2,9 @@
 ZIP code.
 
 The database groups referrals by (location, the patient's 5-digit ZIP), from the monthly
-ZIP rollup (MonthlyZipStat, kept exact by triggers) over whole months without a service
-line filter, else from the referral table; distances are then
+ZIP rollup (MonthlyZipStat, kept exact by triggers) for the whole months of the period and
+the referral table for the days at its edges (combined.py), or, with a service-line
+filter, from the referral table alone; distances are then
 computed once per distinct pair (haversine between the location and the ZIP's centroid,
 practice.ZipCentroid), never per referral: a practice has a handful of locations and its
 patients a few hundred ZIP codes, whatever the number of referrals.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from datetime import date
 from typing import Any
 
 from django.db.models import Count, Sum
@@ -25,11 +27,11 @@ from .base import (
     Column,
     ReportFilter,
     ReportTable,
-    dims_rollup_applies,
     rate,
     referrals_in,
     zip_stats_in,
 )
+from .combined import period_parts
 
 EARTH_RADIUS_MILES = 3958.8
 # (label, lower bound inclusive, upper bound exclusive) in miles.
@@ -55,16 +57,35 @@ def distance_band(miles: float | None) -> str:
     return UNKNOWN
 
 
+def _raw_pairs(f: ReportFilter, start: date, end: date) -> list[tuple[int, str, int]]:
+    return list(referrals_in(f, start=start, end=end)
+                .annotate(zip5=Substr("patient__zip_code", 1, 5))
+                .values("location_id", "zip5").annotate(n=Count("id"))
+                .values_list("location_id", "zip5", "n"))
+
+
+def _origin_pairs(f: ReportFilter) -> list[tuple[int, str, int]]:
+    """(location, ZIP, referrals). Without a service-line filter, the ZIP rollup for the
+    period's whole months and the referral table for its edge days (combined.py: the
+    days in the period, or the month's other days subtracted); else the referral table."""
+    months, days = (period_parts(f.start, f.end) if not f.service_line_ids
+                    else (None, [(1, f.start, f.end)]))
+    if months is None:
+        return _raw_pairs(f, f.start, f.end)
+    cells: dict[tuple[int, str], int] = defaultdict(int)
+    for loc, z, n in (zip_stats_in(f, months).values("location_id", "zip5")
+                      .annotate(n=Sum("received")).values_list("location_id", "zip5", "n")):
+        cells[loc, z] += n
+    for sign, a, b in days:
+        for loc, z, n in _raw_pairs(f, a, b):
+            cells[loc, z or ""] += sign * n
+    return [(loc, z, n) for (loc, z), n in cells.items() if n]
+
+
 def patient_origin(f: ReportFilter, *, user: Any) -> ReportTable:
     """Rows: the distance bands, then the top 20 ZIP codes (section "ZIP code"); columns:
     one per location, the total and its share. Aggregates only: no patient is named."""
-    if dims_rollup_applies(f):
-        pairs = [(loc, z, n) for loc, z, n in zip_stats_in(f).values("location_id", "zip5")
-                 .annotate(n=Sum("received")).values_list("location_id", "zip5", "n") if n]
-    else:
-        pairs = list(referrals_in(f).annotate(zip5=Substr("patient__zip_code", 1, 5))
-                     .values("location_id", "zip5").annotate(n=Count("id"))
-                     .values_list("location_id", "zip5", "n"))
+    pairs = _origin_pairs(f)
     loc_ids = sorted({loc for loc, _, _ in pairs})
     locations = {loc.pk: loc for loc in Location.objects.filter(pk__in=loc_ids)}
     zips = {z for _, z, _ in pairs if z}

@@ -1,10 +1,12 @@
 """Speed: days from receiving a referral to first contact and to the first visit, median
 and 90th percentile, by location or by source, computed in the database.
 
-Over whole months, by location, when the period holds more than EXACT_UP_TO referrals, the
-figures come from the rollups instead: counts from MonthlyReferralStat, percentiles from
-SpeedHistogram (delays counted in fixed buckets, kept exact by triggers), exact to the
-bucket. Otherwise exact, from the referral table:
+By location, when the period holds more than EXACT_UP_TO referrals and no service-line
+filter, the figures come from the rollups instead: counts from MonthlyReferralStat,
+percentiles from SpeedHistogram (delays counted in fixed buckets, kept exact by
+triggers), exact to the bucket; for the whole months of the period, plus or minus the
+referral table's rows of the days at its edges, bucketed the same way (combined.py).
+Otherwise exact, from the referral table:
 PostgreSQL has percentile_cont. SQLite has no percentile aggregate, so its query numbers
 each group's values with ROW_NUMBER() and COUNT() windows and returns only the (at most
 four) rows at the ranks the percentiles need; the interpolation between two neighbours
@@ -14,6 +16,7 @@ four) rows at the ranks the percentiles need; the interpolation between two neig
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -21,6 +24,7 @@ from django.db import connection
 from django.db.models import Count, F, Sum, Value
 
 from refnet.reports.charts import ChartSpec, Series
+from refnet.reports.rollup import _more
 
 from .base import (
     Column,
@@ -28,13 +32,13 @@ from .base import (
     ReportTable,
     base_params,
     dims_filtered,
-    dims_rollup_applies,
     list_exact,
     may_see_rows,
     referral_list_url,
     referrals_in,
     stats_in,
 )
+from .combined import period_parts
 from .over_time import group_labels
 
 BY_OPTIONS = ("location", "source")
@@ -152,21 +156,63 @@ def histogram_percentile(counts: list[tuple[int, int]], num: int, den: int) -> f
     return lo
 
 
-def _speed_from_histogram(f: ReportFilter) -> tuple[list[dict], dict, dict]:
-    """(per-location counts, per-location percentiles, overall percentiles) from the
-    monthly rollup and the speed histogram: a few thousand rows whatever the volume."""
+def _raw_histogram(f: ReportFilter, start: date, end: date
+                   ) -> list[tuple[Any, str, int, int]]:
+    """(location, measure, bucket, referrals) from the referral table for [start, end],
+    bucketed as the histogram's triggers do (migration 0004's expression)."""
+    more = _more()
+    sql, params = (referrals_in(f, start=start, end=end)
+                   .values("location_id", "received_at", "contacted_at", "seen_at")
+                   .query.sql_with_params())
+    out: list[tuple[Any, str, int, int]] = []
+    with connection.cursor() as cur:
+        for code, column in (("c", "contacted_at"), ("s", "seen_at")):
+            # The bucket expression has strftime('%s'): a literal % once params are in.
+            bucket = more._bucket(connection.vendor, column).replace("%", "%%")
+            cur.execute(f"SELECT r.location_id, {bucket}, COUNT(*) FROM ({sql}) r "
+                        f"WHERE r.{column} IS NOT NULL GROUP BY 1, 2", params)
+            out += [(loc, code, b, n) for loc, b, n in cur.fetchall()]
+    return out
+
+
+def _speed_from_histogram(f: ReportFilter, months: tuple[int, int], days: list
+                          ) -> tuple[list[dict], dict, dict, dict]:
+    """(per-location counts, per-location percentiles, overall percentiles, total counts)
+    from the monthly rollup and the speed histogram over `months`, plus or minus the
+    referral table's rows for `days` (combined.period_parts): a few thousand rows
+    whatever the volume."""
     from refnet.reports.models import SpeedHistogram
 
-    counts = list(stats_in(f).values(grp=F("location_id")).annotate(
-        received=Sum("received"), contacted=Sum("contacted"), seen=Sum("seen"))
-        .filter(received__gt=0).order_by("-received", "grp")[:SPEED_TOP])
+    per_loc: dict[Any, dict[str, int]] = defaultdict(
+        lambda: {"received": 0, "contacted": 0, "seen": 0})
+    for loc, received, contacted, seen in (stats_in(f, months).values("location_id")
+                                           .annotate(r=Sum("received"), c=Sum("contacted"),
+                                                     s=Sum("seen"))
+                                           .values_list("location_id", "r", "c", "s")):
+        per_loc[loc] = {"received": received, "contacted": contacted, "seen": seen}
     hist: dict[Any, dict[str, dict[int, int]]] = defaultdict(lambda: defaultdict(dict))
-    for loc, measure, bucket, n in (dims_filtered(SpeedHistogram.objects.all(), f)
-                                    .values("location_id", "measure", "bucket")
-                                    .annotate(n=Sum("n"))
-                                    .values_list("location_id", "measure", "bucket", "n")):
-        hist[loc][measure][bucket] = n
-        hist[None][measure][bucket] = hist[None][measure].get(bucket, 0) + n
+
+    def add(loc: Any, measure: str, bucket: int, n: int) -> None:
+        for group in (loc, None):
+            hist[group][measure][bucket] = hist[group][measure].get(bucket, 0) + n
+
+    for row in (dims_filtered(SpeedHistogram.objects.all(), f, months)
+                .values("location_id", "measure", "bucket").annotate(n=Sum("n"))
+                .values_list("location_id", "measure", "bucket", "n")):
+        add(*row)
+    for sign, a, b in days:
+        for loc, received, contacted, seen in (referrals_in(f, start=a, end=b)
+                                               .values("location_id").annotate(**_COUNTS)
+                                               .values_list("location_id", "received",
+                                                            "contacted", "seen")):
+            cell = per_loc[loc]
+            for k, v in (("received", received), ("contacted", contacted), ("seen", seen)):
+                cell[k] += sign * v
+        for loc, measure, bucket, n in _raw_histogram(f, a, b):
+            add(loc, measure, bucket, sign * n)
+    counts = sorted(({"grp": loc, **c} for loc, c in per_loc.items() if c["received"] > 0),
+                    key=lambda c: (-c["received"], c["grp"]))[:SPEED_TOP]
+    totals = {k: sum(c[k] for c in per_loc.values()) for k in ("received", "contacted", "seen")}
 
     def pcts(group: Any) -> dict[str, float | None]:
         out: dict[str, float | None] = {}
@@ -176,19 +222,32 @@ def _speed_from_histogram(f: ReportFilter) -> tuple[list[dict], dict, dict]:
                 out[f"{m}_{name}"] = histogram_percentile(pairs, num, den)
         return out
 
-    return counts, {c["grp"]: pcts(c["grp"]) for c in counts}, pcts(None)
+    return counts, {c["grp"]: pcts(c["grp"]) for c in counts}, pcts(None), totals
+
+
+def _histogram_plan(f: ReportFilter, by: str) -> tuple[tuple[int, int], list] | None:
+    """(months, edge days) when the speed by location is read from the histogram: more
+    than EXACT_UP_TO referrals in the period, no service-line filter, and at least one
+    month the rollups can answer whole (combined.period_parts)."""
+    if by != "location" or f.service_line_ids:
+        return None
+    months, days = period_parts(f.start, f.end)
+    if months is None:
+        return None
+    n = stats_in(f, months).aggregate(n=Sum("received"))["n"] or 0
+    for sign, a, b in days:
+        n += sign * referrals_in(f, start=a, end=b).count()
+    return (months, days) if n > EXACT_UP_TO else None
 
 
 def speed(f: ReportFilter, *, user: Any, by: str = "location") -> ReportTable:
     if by not in BY_OPTIONS:
         raise ValidationError({"by": f"Choose one of {', '.join(BY_OPTIONS)}."})
-    from_histogram = (by == "location" and dims_rollup_applies(f)
-                      and (stats_in(f).aggregate(n=Sum("received"))["n"] or 0) > EXACT_UP_TO)
-    if from_histogram:
-        counts, per_group, overall = _speed_from_histogram(f)
+    plan = _histogram_plan(f, by)
+    from_histogram = plan is not None
+    if plan is not None:
+        counts, per_group, overall, total_counts = _speed_from_histogram(f, *plan)
         ids = [c["grp"] for c in counts]
-        total_counts = stats_in(f).aggregate(received=Sum("received"),
-                                             contacted=Sum("contacted"), seen=Sum("seen"))
     else:
         counts = list(referrals_in(f).values(grp=F(_GROUP[by])).annotate(**_COUNTS)
                       .order_by("-received", "grp")[:SPEED_TOP])

@@ -3,7 +3,8 @@ from the referral table (added, or the whole month minus its other days), on han
 data with a merged partner and referrals near midnight at month ends in the practice's
 time zone (America/New_York)."""
 
-from datetime import date, datetime
+import importlib
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,9 +16,12 @@ from refnet.reports.selectors import (
     conversion_by_source,
     leaderboard,
     partner_health,
+    patient_origin,
+    speed,
 )
 from refnet.reports.selectors.combined import fetch, partner_sums_sql, period_parts
 
+speed_module = importlib.import_module("refnet.reports.selectors.speed")
 NY = ZoneInfo("America/New_York")
 TODAY = date(2026, 11, 26)
 
@@ -142,3 +146,51 @@ def test_conversion_and_leaderboard_over_partial_months(data, users):
     board = leaderboard(f, user=users["manager"])
     assert [(r["partner"], r["referrals"], r["previous"]) for r in board.rows] == [
         ("Alpha Clinic", 8, 1), ("Cedar Practice", 2, 0)]
+
+
+@pytest.fixture
+def march(make_referral, make_patient):
+    """Referrals around March (local times), with the patient's ZIP and the days to first
+    contact (and to the visit)."""
+    made = []
+    for when, zip_code, contact, seen in [
+            (local(2, 28, 23, 30), "62701", 1, None),  # Mar 1 in UTC, February here
+            (local(3, 2), "62701", 1, None),
+            (local(3, 10), "62702", 2, 5), (local(3, 10), "62702", 3, None),
+            (local(3, 10), "62702", 4, None),
+            (local(3, 31, 23, 30), "60601", 10, None)]:  # Apr 1 in UTC, March here
+        r = make_referral(patient=make_patient(zip_code=zip_code), received_at=when)
+        Referral.objects.filter(pk=r.pk).update(
+            contacted_at=when + timedelta(days=contact),
+            seen_at=when + timedelta(days=seen) if seen else None)
+        made.append(r)
+    return made
+
+
+def test_patient_origin_over_partial_months(march, users):
+    def zips(f: ReportFilter) -> list[tuple[str, int]]:
+        table = patient_origin(f, user=users["outreach"])
+        return [(r["group"], r["total"]) for r in table.rows if r["_section"] == "ZIP code"]
+
+    # Mar 3-31: March's rollup minus Mar 1-2 (the Mar 2 referral).
+    assert zips(ReportFilter(start=date(2026, 3, 3), end=date(2026, 3, 31))) == [
+        ("62702", 3), ("60601", 1)]
+    # Feb 20 - Mar 31: Feb 20-28 from the referral table (Feb 28 23:30) plus March whole.
+    assert zips(ReportFilter(start=date(2026, 2, 20), end=date(2026, 3, 31))) == [
+        ("62702", 3), ("62701", 2), ("60601", 1)]
+
+
+def test_speed_from_histogram_over_partial_months(march, users, monkeypatch):
+    monkeypatch.setattr(speed_module, "EXACT_UP_TO", 0)
+    table = speed(ReportFilter(start=date(2026, 3, 3), end=date(2026, 3, 31)),
+                  user=users["manager"], by="location")
+    (main,) = table.rows
+    assert (main["received"], main["contacted"], main["seen"]) == (4, 4, 1)
+    # Contacts after 2, 3, 4, 10 days (the Mar 2 one, after 1 day, subtracted): daily
+    # buckets [2,3) [3,4) [4,5) [10,11). Median rank 1.5 in [3, 4): 3 + (1.5 - 1 + 0.5)
+    # = 4.0; p90 rank 2.7 in [4, 5): 4 + (2.7 - 2 + 0.5) = 5.2.
+    assert main["contact_median"] == pytest.approx(4.0)
+    assert main["contact_p90"] == pytest.approx(5.2)
+    assert main["seen_median"] == pytest.approx(5.5)  # one visit after 5 days: [5, 6)
+    assert "exact to the bucket" in table.note
+    assert (table.totals["received"], table.totals["contacted"]) == (4, 4)
