@@ -26,6 +26,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from refnet.outbox.models import Purpose
+from refnet.partners.models import CLINICAL_KINDS
 from refnet.referrals.models import Referral, SourceStatus, Visit, VisitKind
 
 from ..models import DoneHow, FollowUp, FollowUpStatus, RuleKind, RuleMode
@@ -340,8 +341,10 @@ def _visit_ordinals(referral_ids: list[int]) -> dict[int, int]:
 
 
 def _referral_assignee(batch: Batch, referral: dict, partner: PartnerFacts) -> int | None:
+    # Messages about a referral to a clinical partner name the patient (audience clinical).
     return batch.assigner.for_referral(owner_id=partner.owner_id,
-                                       location_id=referral["location_id"])
+                                       location_id=referral["location_id"],
+                                       names_patient=partner.kind in CLINICAL_KINDS)
 
 
 def _thank(batch: Batch, referral: dict, partner: PartnerFacts, at: datetime) -> None:

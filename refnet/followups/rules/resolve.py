@@ -154,7 +154,10 @@ class RuleBook:
         """The rule for this partner, or None when it does not apply to them."""
         if partner is None:
             return self.base(kind) if kind not in CONTACTING else None
-        if kind in CONTACTING and (partner.do_not_contact or partner.merged_into_id):
+        if kind in CONTACTING and (partner.do_not_contact or partner.merged_into_id
+                                   or partner.kind == PartnerKind.MARKETING_CHANNEL):
+            # Marketing channels (a search engine, a website) are sources, not people:
+            # there is nobody to thank or check in with.
             return None
         if kind in CLINICAL_ONLY and partner.kind not in CLINICAL_KINDS:
             return None

@@ -72,17 +72,37 @@ class Assigner:
     """Who gets a follow-up: the partner's owner, else the referral location's default
     assignee, else (partner-level) that of the location of the partner's latest referral,
     else the first active location's that has one, else nobody (managers see unassigned).
-    Locations are few: read once per batch."""
+
+    A follow-up whose message names the patient (a thank-you, outcome update or progress
+    report to a clinical partner) goes to the first of those who may see patients: an
+    outreach owner could not open it. If none of them may, the first active coordinator,
+    else manager, gets it. Locations and those users are few: read once per batch."""
 
     def __init__(self) -> None:
+        from refnet.accounts.models import Role, User
+        from refnet.accounts.permissions import CAPABILITIES, Cap
+
         self.location_assignee: dict[int, int | None] = dict(
             Location.objects.values_list("pk", "default_assignee_id"))
         first = (Location.objects.filter(is_active=True, default_assignee__isnull=False)
                  .order_by("pk").values_list("default_assignee_id", flat=True).first())
         self.fallback: int | None = first
+        allowed = CAPABILITIES[Cap.PATIENTS_VIEW]
+        rows = list(User.objects.filter(is_active=True, role__in=allowed)
+                    .order_by("pk").values_list("pk", "role"))
+        self.sees_patients = {pk for pk, _ in rows}
+        self.patient_fallback = next(
+            (pk for role in (Role.COORDINATOR, Role.MANAGER) for pk, r in rows if r == role),
+            None)
 
-    def for_referral(self, *, owner_id: int | None, location_id: int | None) -> int | None:
-        return (owner_id or self.location_assignee.get(location_id) or self.fallback)
+    def for_referral(self, *, owner_id: int | None, location_id: int | None,
+                     names_patient: bool = False) -> int | None:
+        if not names_patient:
+            return owner_id or self.location_assignee.get(location_id) or self.fallback
+        for candidate in (owner_id, self.location_assignee.get(location_id), self.fallback):
+            if candidate is not None and candidate in self.sees_patients:
+                return candidate
+        return self.patient_fallback
 
     def for_location(self, location_id: int | None) -> int | None:
         return self.location_assignee.get(location_id) or self.fallback

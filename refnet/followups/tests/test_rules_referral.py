@@ -46,7 +46,7 @@ def test_business_days_skip_the_weekend():
 
 def test_thank_you_due_in_two_business_days_at_five_pm_for_the_owner(
         make_referral, make_partner, make_patient, users):
-    partner = make_partner(name="Ruth Okafor, MD", owner=users["outreach"])
+    partner = make_partner(name="Ruth Okafor, MD", owner=users["coordinator"])
     with time_machine.travel(local(MONDAY), tick=False):
         referral = make_referral(source_partner=partner,
                                  patient=make_patient(first_name="Zelda", last_name="Quux"))
@@ -55,7 +55,7 @@ def test_thank_you_due_in_two_business_days_at_five_pm_for_the_owner(
     assert followup.status == FollowUpStatus.OPEN
     assert followup.due_at == local("2026-11-25", 17)
     assert followup.original_due_at == followup.due_at
-    assert followup.assignee == users["outreach"]
+    assert followup.assignee == users["coordinator"]
     assert followup.partner == partner and followup.referral == referral
     assert followup.location == referral.location
     assert followup.summary == "Thank Ruth Okafor, MD for a referral received Nov 23"
@@ -77,7 +77,8 @@ def test_late_evening_referral_counts_by_local_date(make_referral):
 
 def test_assignee_falls_back_to_location_then_first_active_location(
         make_referral, make_partner, location, other_location, users):
-    referral = make_referral(source_partner=make_partner())
+    gym = make_partner(name="Peak Gym", kind="local_business", category="gym_trainer")
+    referral = make_referral(source_partner=gym)
     assert FollowUp.objects.get(key=f"thank:r{referral.pk}").assignee is None  # nobody set
     other_location.default_assignee = users["manager"]
     other_location.save()
@@ -87,6 +88,24 @@ def test_assignee_falls_back_to_location_then_first_active_location(
     location.save()
     referral = make_referral(source_partner=make_partner(name="Bo Chen, PA"))
     assert FollowUp.objects.get(key=f"thank:r{referral.pk}").assignee == users["coordinator"]
+
+
+def test_a_clinical_thank_you_goes_to_someone_who_may_see_the_patient(
+        make_referral, make_partner, location, users):
+    """The thank-you to a clinician names the patient; an outreach owner could not open it,
+    so it goes to the location's default assignee, else a coordinator."""
+    clinician = make_partner(name="Ruth Okafor, MD", owner=users["outreach"])
+    referral = make_referral(source_partner=clinician)
+    assert FollowUp.objects.get(key=f"thank:r{referral.pk}").assignee == users["coordinator"]
+    location.default_assignee = users["front_desk"]
+    location.save()
+    referral = make_referral(source_partner=clinician)
+    assert FollowUp.objects.get(key=f"thank:r{referral.pk}").assignee == users["front_desk"]
+    # A gym's thank-you names nobody: it stays with the outreach owner.
+    gym = make_partner(name="Peak Gym", kind="local_business", category="gym_trainer",
+                       owner=users["outreach"])
+    referral = make_referral(source_partner=gym)
+    assert FollowUp.objects.get(key=f"thank:r{referral.pk}").assignee == users["outreach"]
 
 
 def test_unknown_source_asks_again_then_resolving_closes_it_and_thanks(
@@ -274,3 +293,9 @@ def test_progress_every_n_days_while_under_care(make_referral, make_partner, use
                              tick=False):
         visit_record(referral=referral, at=timezone.now(), kind="discharge", by=None)
     assert keys_after(43) == {first, second}  # discharged: no more reports
+
+
+def test_marketing_channels_get_no_thank_you(make_referral, make_partner):
+    google = make_partner(name="Google search", kind="marketing_channel")
+    referral = make_referral(source_partner=google)
+    assert not FollowUp.objects.filter(key=f"thank:r{referral.pk}").exists()
