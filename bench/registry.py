@@ -14,7 +14,10 @@ do not matter here: the registry import does not read the seeded data). Steps:
    their checkpoints, organization sizes) end to end.
 3. Floor: the same file read with csv.reader and nothing else, i.e. what Python's CSV
    parser alone manages on this machine.
-The figure (import.nppes) is rows READ per second, the median over --rounds imports.
+The figure (import.nppes) is rows READ per second, the median over --rounds imports. Each
+round also records the CPU seconds of this process and of the reader process it starts
+(not PostgreSQL's), and the load average before and after: on a shared 2-core machine the
+wall-clock figure depends on what else runs, the CPU time much less.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import argparse
 import csv
 import json
 import os
+import resource
 import statistics
 import sys
 import time
@@ -78,6 +82,17 @@ def floor_rows_per_s(path: Path) -> float:
     return count / (time.perf_counter() - started)
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """CPU time (user + system) of this process and of its waited-for children."""
+    own, children = (resource.getrusage(who) for who in (resource.RUSAGE_SELF,
+                                                          resource.RUSAGE_CHILDREN))
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def import_once(url: str, path: Path, states: list[str]) -> dict:
     """Recreate the fresh database, migrate, then time the import alone."""
     from django.db import connections
@@ -94,10 +109,15 @@ def import_once(url: str, path: Path, states: list[str]) -> dict:
     from refnet.registry.services.importer import nppes_import
 
     ensure_zip_centroids()
+    load_before, cpu_before = load_average(), cpu_seconds()
     started = time.perf_counter()
     record = nppes_import(path=path, states=states, restart=True)
     seconds = time.perf_counter() - started
+    cpu_after = cpu_seconds()
     return {"seconds": round(seconds, 2), "per_s": round(record.rows_read / seconds, 1),
+            "cpu_writer_s": round(cpu_after[0] - cpu_before[0], 2),
+            "cpu_reader_s": round(cpu_after[1] - cpu_before[1], 2),
+            "load_before": load_before, "load_after": load_average(),
             "rows_read": record.rows_read, "rows_kept": record.rows_kept,
             "errors": record.error_count, "status": record.status,
             "providers_in_db": RegistryProvider.objects.count()}
@@ -137,7 +157,9 @@ def main() -> int:
             outcome = import_once(url, path, keep)
             say(f"{key} round {n + 1}: {outcome['rows_read']:,} rows read, "
                 f"{outcome['rows_kept']:,} kept in {outcome['seconds']} s = "
-                f"{outcome['per_s']:,.0f} rows/s")
+                f"{outcome['per_s']:,.0f} rows/s (CPU: writer {outcome['cpu_writer_s']} s, "
+                f"reader {outcome['cpu_reader_s']} s; load {outcome['load_before']} -> "
+                f"{outcome['load_after']})")
             rounds.append(outcome)
         value = statistics.median(r["per_s"] for r in rounds)
         ok = all(r["status"] == "done" and r["errors"] == 0 for r in rounds)

@@ -28,12 +28,14 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import marshal
 import os
-import pickle
+import queue
 import re
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -272,25 +274,36 @@ def _batches(path: Path, options: dict) -> Iterator[Batch]:
         [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
     reader = subprocess.Popen([sys.executable, "-m", "refnet.registry.nppes_parse"],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    # A thread takes the marshalled batches off the pipe (a few ahead: the reader never waits
+    # for a commit); this one decodes and writes them.
+    inbox: queue.Queue = queue.Queue(maxsize=3)
+
+    def receive() -> None:
+        for body in nppes_parse.frames(reader.stdout):
+            inbox.put(body)
+        inbox.put(b"")
+
     try:
-        pickle.dump(wire, reader.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        reader.stdin.write(marshal.dumps(wire))
         reader.stdin.close()
+        threading.Thread(target=receive, name="nppes-receive", daemon=True).start()
         while True:
-            try:
-                item = pickle.load(reader.stdout)
-            except EOFError:
+            body = inbox.get()
+            if not body:
                 raise RuntimeError(f"the reader process stopped (exit code {reader.wait()}) "
-                                   "before the end of the file") from None
+                                   "before the end of the file")
+            item = marshal.loads(body)
             if item is None:
                 return
             if item[0] == "error":
                 raise RuntimeError(f"reading the file failed: {item[1]}")
             yield nppes_parse.from_wire(item)
     finally:
-        reader.stdout.close()
         if reader.poll() is None:
             reader.kill()
         reader.wait()
+        while not inbox.empty():  # lets the receiving thread finish
+            inbox.get_nowait()
 
 
 def _run(record: RegistryImport, path: Path, layout: Layout, header_bytes: int,
