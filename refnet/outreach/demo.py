@@ -7,6 +7,9 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import F
+
+from refnet.followups.models import DoneHow, FollowUp, FollowUpStatus
 from refnet.partners.models import BusinessCategory, PartnerKind
 
 from .models import Invitee, Playbook, Rsvp
@@ -43,6 +46,11 @@ def build_demo(*, practice: Any, partners: list, now: Any, rng: Any, say: Any) -
             cost=Decimal(cost))
         invitees_add(event=event, by=owner, partners=guests)
         if days < 0:
+            # A past event's steps were done on their due dates (not left overdue).
+            FollowUp.objects.filter(key__startswith=f"outreach:event:{event.pk}:step:",
+                                    status=FollowUpStatus.OPEN).update(
+                status=FollowUpStatus.DONE, done_how=DoneHow.OTHER, completed_by=owner,
+                completed_at=F("due_at"), note="Done (demo)")
             for invitee in Invitee.objects.filter(event=event):
                 answer = rng.choice([Rsvp.YES, Rsvp.YES, Rsvp.YES, Rsvp.MAYBE, Rsvp.NO])
                 invitee.rsvp = answer

@@ -28,3 +28,11 @@ def test_demo_events(users, location, make_partner):
     assert OutboxMessage.objects.filter(purpose="event_invite").count() == \
         upcoming.invitees.count() == 3
     assert said[-1] == "Created 4 outreach events"
+    # Past events' steps are done; only the upcoming event's steps are open.
+    from refnet.followups.models import FollowUp
+
+    for event in past:
+        steps = FollowUp.objects.filter(key__startswith=f"outreach:event:{event.pk}:step:")
+        assert steps.exists() and not steps.filter(status="open").exists()
+    assert FollowUp.objects.filter(key__startswith=f"outreach:event:{upcoming.pk}:step:",
+                                   status="open").exists()
