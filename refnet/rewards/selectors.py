@@ -81,6 +81,7 @@ class ReportRow:
     refused: int
     refused_value: Decimal
     cap: Decimal | None
+    cap_hidden: bool = False  # a patient referrer's cap, withheld from who may not see patients
 
     @property
     def remaining(self) -> Decimal | None:

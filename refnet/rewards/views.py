@@ -232,11 +232,24 @@ def _report_params(request: HttpRequest) -> tuple[int, str, list[str]]:
     return year, kind, errors
 
 
+def _report_rows(request: HttpRequest, year: int, kind: str) -> list:
+    """The report's rows. Whether a patient referrer has a cap says whether the patient is
+    a Medicare/Medicaid beneficiary: roles that may not see patients get no cap figures
+    for patient referrers."""
+    rows = selectors.report_rows(year, partner_kind=kind)
+    if not has_cap(request.user, Cap.PATIENTS_VIEW):
+        for row in rows:
+            row.cap_hidden = row.kind == PartnerKind.PATIENT_REFERRER
+            if row.cap_hidden:
+                row.cap = None
+    return rows
+
+
 @requires(Cap.REWARDS_LOG)
 @require_GET
 def report(request: HttpRequest) -> HttpResponse:
     year, kind, errors = _report_params(request)
-    rows = selectors.report_rows(year, partner_kind=kind)
+    rows = _report_rows(request, year, kind)
     years = sorted(set(selectors.report_years()) | {year, timezone.localdate().year},
                    reverse=True)
     return render(request, "rewards/report.html", {
@@ -257,7 +270,7 @@ def report_csv(request: HttpRequest) -> HttpResponse:
     writer.writerow(["Recipient", "Kind", "Year", "Issued", "Given ($)", "Cap ($)",
                      "Remaining ($)", "Over cap", "Overrides", "Refused attempts",
                      "Refused value ($)"])
-    for r in selectors.report_rows(year, partner_kind=kind):
+    for r in _report_rows(request, year, kind):
         writer.writerow([neutralize(r.name), r.kind_label, year, r.issued, r.given,
                          "" if r.cap is None else r.cap,
                          "" if r.remaining is None else r.remaining,

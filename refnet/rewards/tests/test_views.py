@@ -35,7 +35,7 @@ def test_within_cap_is_recorded_and_redirects(login, clinician):
     assert row.status == AppreciationStatus.ISSUED and row.logged_by.username == "cora"
     html = login("coordinator").get(response["Location"]).content.decode()
     assert "Recorded: gift worth $500.00 to John Smith, MD (within cap)." in html
-    assert "$500.00 given in 2026 of $535.00 ($35.00 left)" in html
+    assert "$500.00 given in 2026 of $535.00 cap ($35.00 left)" in html
 
 
 def test_over_cap_is_refused_shown_and_recorded(login, clinician, issue):
@@ -106,8 +106,11 @@ def test_outreach_never_sees_the_patient_or_the_referral(login, make_patient, ma
                 reverse("rewards:report"), reverse("partners:detail", args=[referrer.pk])):
         html = client.get(url).content.decode()
         assert "Rosa O." in html, url
-        for secret in ("Okonkwo", "Friendly", f"referral #{referral.pk}", "Medicare/Medicaid"):
+        for secret in ("Okonkwo", "Friendly", f"referral #{referral.pk}", "Medicare/Medicaid",
+                       "75.00"):  # a $75 cap would say the patient is a beneficiary
             assert secret not in html, (url, secret)
+    csv_text = client.get(reverse("rewards:report_csv")).content.decode()
+    assert "Rosa O." in csv_text and "75.00" not in csv_text
     assert 'name="referral"' not in client.get(
         reverse("rewards:log", args=[referrer.pk])).content.decode()
     # A coordinator (who may see referrals) can pick it, by number only.
