@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -14,6 +16,8 @@ from refnet.accounts.permissions import Cap, requires
 from .forms import ApiKeyForm
 from .keys import api_key_create, api_key_revoke
 from .models import ApiKey, ApiResource
+
+FORM_TOKENS = "api_key_form_tokens"
 
 NAV = "api_keys"
 
@@ -32,7 +36,17 @@ def key_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def key_create(request: HttpRequest) -> HttpResponse:
     form = ApiKeyForm(request.POST or None)
+    # Each form drawn gets a one-time token: posting it again (a reload of the "created"
+    # page, a double click) makes no second key.
+    issued = request.session.get(FORM_TOKENS, [])
+    if request.method == "POST":
+        token = request.POST.get("once", "")
+        if token not in issued:
+            messages.info(request, "That form was already used: its key exists (below). "
+                          "Create another with New key if you need one.")
+            return redirect("api_keys:list")
     if request.method == "POST" and form.is_valid():
+        request.session[FORM_TOKENS] = [t for t in issued if t != request.POST["once"]]
         data = form.cleaned_data
         try:
             key, raw = api_key_create(
@@ -46,8 +60,12 @@ def key_create(request: HttpRequest) -> HttpResponse:
             # The one and only time the secret is shown: rendered, never stored or redirected.
             return render(request, "api/keys_created.html",
                           {"nav": NAV, "key": key, "raw": raw}, status=201)
+    once = request.POST.get("once") if request.method == "POST" else secrets.token_urlsafe(16)
+    if request.method != "POST":
+        request.session[FORM_TOKENS] = (issued + [once])[-20:]
     status = 422 if request.method == "POST" else 200
-    return render(request, "api/keys_form.html", {"nav": NAV, "form": form}, status=status)
+    return render(request, "api/keys_form.html", {"nav": NAV, "form": form, "once": once},
+                  status=status)
 
 
 @requires(Cap.API_KEYS)

@@ -10,13 +10,21 @@ from refnet.api.models import ApiKey
 pytestmark = pytest.mark.django_db
 
 
+def _once(client) -> str:
+    """The one-time token of a freshly drawn form."""
+    html = client.get("/settings/api-keys/new/").content.decode()
+    return re.search(r'name="once" value="([^"]+)"', html).group(1)
+
+
 def test_create_shows_the_key_once_and_stores_its_hash(login, users):
     client = login("admin")
-    response = client.post("/settings/api-keys/new/", {
-        "name": "EHR <bridge>", "role": "coordinator", "can_read": "on", "can_write": "on",
-        "resources": ["referrals", "partners"],
-    })
+    form = {"name": "EHR <bridge>", "role": "coordinator", "can_read": "on",
+            "can_write": "on", "resources": ["referrals", "partners"], "once": _once(client)}
+    response = client.post("/settings/api-keys/new/", form)
     assert response.status_code == 201
+    # Reloading the result page posts the same form again: no second key.
+    again = client.post("/settings/api-keys/new/", form)
+    assert again.status_code == 302 and ApiKey.objects.count() == 1
     html = response.content.decode()
     raw = re.search(r'value="(rn_[0-9a-f]{8}_[^"]+)"', html).group(1)
     assert "will not be shown again" in html and "EHR &lt;bridge&gt;" in html
@@ -32,12 +40,15 @@ def test_create_shows_the_key_once_and_stores_its_hash(login, users):
 
 
 def test_create_form_refuses_with_the_field_named(login):
-    response = login("admin").post("/settings/api-keys/new/", {"name": "", "role": "admin"})
+    client = login("admin")
+    once = _once(client)
+    response = client.post("/settings/api-keys/new/", {"name": "", "role": "admin",
+                                                        "once": once})
     assert response.status_code == 422
     html = response.content.decode()
     assert "Name" in html and "Resources" in html and not ApiKey.objects.exists()
-    response = login("admin").post("/settings/api-keys/new/", {
-        "name": "Script", "role": "admin", "resources": ["partners"]})
+    response = client.post("/settings/api-keys/new/", {
+        "name": "Script", "role": "admin", "resources": ["partners"], "once": once})
     assert "A key must be allowed to read or to write." in response.content.decode()
     assert not ApiKey.objects.exists()
 
