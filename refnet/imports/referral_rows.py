@@ -21,7 +21,8 @@ rollup triggers count the referrals; rules_tick turns the events into follow-ups
 from __future__ import annotations
 
 import hashlib
-from contextlib import contextmanager
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -37,8 +38,6 @@ from refnet.referrals.inbound import ProviderIn, provider_match_or_create
 from refnet.referrals.models import (
     ArrivalChannel,
     Outcome,
-    Patient,
-    PatientIdentifier,
     ReferralIdentifier,
     ReferralStatus,
     SourceStatus,
@@ -50,7 +49,7 @@ from .cleaning import CellError
 from .models import ImportMode
 from .reading import cell_text
 
-BATCH = 5000
+BATCH = 20000
 SOURCE_MATCH = 90
 PRIORITIES = [("routine", "Routine"), ("urgent", "Urgent"), ("stat", "STAT")]
 SEXES = [("F", "Female"), ("M", "Male"), ("X", "Other")]
@@ -96,6 +95,9 @@ class Lookups:
     made_mrn: dict[str, int] = field(default_factory=dict)
     made_name: dict[tuple, int] = field(default_factory=dict)
     seen_keys: set[str] = field(default_factory=set)
+    # False when the source system had no imported referrals when the import started and
+    # the whole import is one transaction: no earlier import can hold a key then.
+    keys_before: bool = True
 
     @classmethod
     def build(cls) -> Lookups:
@@ -175,173 +177,347 @@ def _row_key(run, cells: list, row_id: str) -> str:
     return "h:" + digest.hexdigest()[:24]
 
 
-def clean_referral_row(run, line: int, cells: list, lk: Lookups, now: datetime) -> dict | None:
-    bad = False
-    r: dict = {"line": line}
+# "(303) 555-0101", "303-555-0101", "303.555.0101", "3035550101": the usual spellings,
+# accepted without the general check (cleaning.phone) that handles everything else.
+PHONE_FAST = re.compile(r"^\(?(\d{3})\)?[-. ]?(\d{3})[-. ]?(\d{4})$")
+CACHE_MAX = 200_000  # distinct values remembered per column (dates, NPIs, phones...)
 
-    def fail(target: str, message: str) -> None:
-        nonlocal bad
-        run.problem(line, target, message, run.cell(cells, target))
-        bad = True
 
-    for target, max_length in {**PATIENT_TEXT, **REFERRAL_TEXT}.items():
-        value = run.cell(cells, target)
-        r[target] = cell_text(value) if value != "" else ""
-        if len(r[target]) > max_length:
-            fail(target, f"is {len(r[target])} characters long; at most {max_length} fit")
+def _remember(cache: dict, key, value):
+    if len(cache) < CACHE_MAX:
+        cache[key] = value
+    return value
+
+
+def make_cleaner(run, lk: Lookups, now: datetime) -> Callable[[int, list], dict | None]:
+    """clean(line, cells) -> the row's values, or None after reporting its problems.
+
+    Built once per file: column positions, caches and checks are bound here so the
+    per-row work is a few list reads and dictionary lookups. A column holds few distinct
+    dates, NPIs, codes and places, so each distinct value is checked once (its result, or
+    its error message, is remembered); phone numbers in the usual spellings skip the
+    general check."""
+    columns = run.columns
+    texts = tuple((t, columns.get(t), n) for t, n in {**PATIENT_TEXT, **REFERRAL_TEXT}.items())
     orders = run.date_orders
-    try:
-        moment = dates.parse_moment(run.cell(cells, "received"),
-                                    orders.get("received", dates.MDY))
+    received_order = orders.get("received", dates.MDY)
+    birth_order = orders.get("birth_date", dates.MDY)
+    at_received, at_birth = columns.get("received"), columns.get("birth_date")
+    at_phone, at_email = columns.get("patient_phone"), columns.get("patient_email")
+    at_npi = columns.get("source_npi")
+    at_location, at_line = columns.get("location"), columns.get("service_line")
+    enums = tuple((t, columns.get(t), choices, default) for t, choices, default in lk.enums)
+    tz, ops = lk.tz, connection.ops
+    adapt_dt, adapt_date = ops.adapt_datetimefield_value, ops.adapt_datefield_value
+    latest, today = now + timedelta(days=1), now.date()
+    received_seen: dict = {}
+    birth_seen: dict = {}
+    npi_seen: dict = {}
+    location_seen: dict = {}
+    line_seen: dict = {}
+    create_sources = bool(run.job.options.get("create_sources"))
+
+    def received_of(value):
+        """(aware datetime, its database form, received_month) or an error message."""
+        try:
+            moment = dates.parse_moment(value, received_order)
+        except (ValueError, OverflowError) as exc:
+            return str(exc)
         if moment is None:
-            fail("received", "is empty; every referral needs its received date")
-        else:
-            received = _aware(moment, lk.tz)
-            if received > now + timedelta(days=1):
-                fail("received", f"{received:%Y-%m-%d} is in the future")
-            elif received.year < 1990:
-                fail("received", f"{received:%Y-%m-%d} is too long ago")
-            r["received"] = received
-    except (ValueError, OverflowError) as exc:
-        fail("received", str(exc))
-    try:
-        birth = dates.parse_date(run.cell(cells, "birth_date"),
-                                 orders.get("birth_date", dates.MDY))
-        if birth is not None and (birth > now.date() or birth.year < 1900):
-            fail("birth_date", f"{birth:%Y-%m-%d} cannot be a birth date")
-        r["birth_date"] = birth
-    except (ValueError, OverflowError) as exc:
-        fail("birth_date", str(exc))
-    for target, check in (("patient_phone", cleaning.phone), ("patient_email", cleaning.email),
-                          ("source_npi", cleaning.npi)):
+            return "is empty; every referral needs its received date"
+        received = _aware(moment, tz)
+        if received > latest:
+            return f"{received:%Y-%m-%d} is in the future"
+        if received.year < 1990:
+            return f"{received:%Y-%m-%d} is too long ago"
+        local = received.astimezone(tz)
+        return received, adapt_dt(received), local.year * 100 + local.month
+
+    def birth_of(value):
+        """(date or None, its database form) or an error message."""
         try:
-            r[target] = check(run.cell(cells, target))
-        except CellError as exc:
-            fail(target, str(exc))
-    for target, choices, default in lk.enums:
+            birth = dates.parse_date(value, birth_order)
+        except (ValueError, OverflowError) as exc:
+            return str(exc)
+        if birth is not None and (birth > today or birth.year < 1900):
+            return f"{birth:%Y-%m-%d} cannot be a birth date"
+        return birth, adapt_date(birth)
+
+    def npi_of(value):
         try:
-            r[target] = choices(run.cell(cells, target), default)
+            return (cleaning.npi(value),)
         except CellError as exc:
-            fail(target, str(exc))
-    location = cell_text(run.cell(cells, "location"))
-    if location:
-        r["location_id"] = lk.locations.get(lk.fold(location))
-        if r["location_id"] is None:
-            fail("location", f"no location is called {location!r}; the practice has: "
-                             f"{lk.location_names}")
-    elif lk.default_location is not None:
-        r["location_id"] = lk.default_location
-    else:
-        fail("location", "is empty; say which location received the referral")
-    line_name = cell_text(run.cell(cells, "service_line"))
-    r["service_line_id"] = None
-    if line_name:
-        r["service_line_id"] = lk.service_lines.get(lk.fold(line_name))
-        if r["service_line_id"] is None:
-            fail("service_line", f"no service line is called {line_name!r}; the practice "
-                                 f"has: {lk.service_line_names or 'none'}")
-    if bad:
-        return None
-    # The source partner.
-    npi, name = r.get("source_npi", ""), r["source_name"]
-    r["source_partner_id"], r["new_source"] = None, None
-    if npi and npi in lk.by_npi:
-        r["source_partner_id"] = lk.by_npi[npi]
-    elif name and (found := lk.partner_by_name(name)) is not None:
-        r["source_partner_id"] = found
-    elif npi or name:
-        if run.job.options.get("create_sources"):
-            r["new_source"] = (npi, name)
+            return str(exc)
+
+    def location_of(text: str):
+        return lk.locations.get(lk.fold(text))
+
+    def service_line_of(text: str):
+        return lk.service_lines.get(lk.fold(text))
+
+    def clean(line: int, cells: list) -> dict | None:
+        size = len(cells)
+        problems: list[tuple[str, str]] = []
+        r: dict = {"line": line}
+        for target, index, max_length in texts:
+            if index is None or index >= size:
+                r[target] = ""
+                continue
+            value = cells[index]
+            value = value.strip() if value.__class__ is str else cell_text(value)
+            r[target] = value
+            if len(value) > max_length:
+                problems.append((target, f"is {len(value)} characters long; at most "
+                                         f"{max_length} fit"))
+        # Dates.
+        value = cells[at_received] if at_received is not None and at_received < size else ""
+        found = received_seen.get(value) if value.__class__ is str else None
+        if found is None:
+            found = received_of(value)
+            if value.__class__ is str:
+                _remember(received_seen, value, found)
+        if found.__class__ is str:
+            problems.append(("received", found))
         else:
-            what = f"NPI {npi}" + (f" or the name {name!r}" if name else "") if npi \
-                else f"the name {name!r}"
-            run.problem(line, "source_npi" if npi and not name else "source_name",
-                        f"no partner matches {what}; add the partner first, or choose "
-                        "\"create unknown sources\"", name or npi)
+            r["received"], r["received_db"], r["received_month"] = found
+        value = cells[at_birth] if at_birth is not None and at_birth < size else ""
+        found = birth_seen.get(value) if value.__class__ is str else None
+        if found is None:
+            found = birth_of(value)
+            if value.__class__ is str:
+                _remember(birth_seen, value, found)
+        if found.__class__ is str:
+            problems.append(("birth_date", found))
+        else:
+            r["birth_date"], r["birth_db"] = found
+        # Phone, email, NPI.
+        value = cells[at_phone] if at_phone is not None and at_phone < size else ""
+        if value.__class__ is str and (m := PHONE_FAST.match(value)):
+            r["patient_phone"], r["phone_digits"] = value, m[1] + m[2] + m[3]
+        else:
+            try:
+                phone = cleaning.phone(value)
+                r["patient_phone"], r["phone_digits"] = phone, cleaning.phone_digits(phone)
+            except CellError as exc:
+                problems.append(("patient_phone", str(exc)))
+        value = cells[at_email] if at_email is not None and at_email < size else ""
+        if value == "":
+            r["patient_email"] = ""
+        else:
+            try:
+                r["patient_email"] = cleaning.email(value)
+            except CellError as exc:
+                problems.append(("patient_email", str(exc)))
+        value = cells[at_npi] if at_npi is not None and at_npi < size else ""
+        if value == "":
+            npi = r["source_npi"] = ""
+        else:
+            found = npi_seen.get(value) if value.__class__ is str else None
+            if found is None:
+                found = npi_of(value)
+                if value.__class__ is str:
+                    _remember(npi_seen, value, found)
+            if found.__class__ is str:
+                problems.append(("source_npi", found))
+                npi = ""
+            else:
+                npi = r["source_npi"] = found[0]
+        # Codes.
+        for target, index, choices, default in enums:
+            value = cells[index] if index is not None and index < size else ""
+            if value == "":
+                r[target] = default
+                continue
+            found = choices.seen.get(value) if value.__class__ is str else None
+            if found is None:
+                try:
+                    found = choices(value, default)
+                except CellError as exc:
+                    problems.append((target, str(exc)))
+                    continue
+            r[target] = found
+        # Location and service line.
+        value = cells[at_location] if at_location is not None and at_location < size else ""
+        text = value.strip() if value.__class__ is str else cell_text(value)
+        if text:
+            pk = location_seen.get(text)
+            if pk is None:
+                pk = location_of(text)
+                if pk is not None:
+                    _remember(location_seen, text, pk)
+            r["location_id"] = pk
+            if pk is None:
+                problems.append(("location", f"no location is called {text!r}; the "
+                                             f"practice has: {lk.location_names}"))
+        elif lk.default_location is not None:
+            r["location_id"] = lk.default_location
+        else:
+            problems.append(("location", "is empty; say which location received the "
+                                         "referral"))
+        value = cells[at_line] if at_line is not None and at_line < size else ""
+        text = value.strip() if value.__class__ is str else cell_text(value)
+        r["service_line_id"] = None
+        if text:
+            pk = line_seen.get(text)
+            if pk is None:
+                pk = service_line_of(text)
+                if pk is not None:
+                    _remember(line_seen, text, pk)
+            r["service_line_id"] = pk
+            if pk is None:
+                problems.append(("service_line", f"no service line is called {text!r}; "
+                                                 f"the practice has: "
+                                                 f"{lk.service_line_names or 'none'}"))
+        if problems:
+            for target, message in problems:
+                run.problem(line, target, message, run.cell(cells, target))
             return None
-    r["key"] = _row_key(run, cells, r["row_id"])
-    return r
+        # The source partner.
+        name = r["source_name"]
+        r["source_partner_id"], r["new_source"] = None, None
+        if npi and npi in lk.by_npi:
+            r["source_partner_id"] = lk.by_npi[npi]
+        elif name and (found := lk.partner_by_name(name)) is not None:
+            r["source_partner_id"] = found
+        elif npi or name:
+            if create_sources:
+                r["new_source"] = (npi, name)
+            else:
+                what = f"NPI {npi}" + (f" or the name {name!r}" if name else "") if npi \
+                    else f"the name {name!r}"
+                run.problem(line, "source_npi" if npi and not name else "source_name",
+                            f"no partner matches {what}; add the partner first, or choose "
+                            "\"create unknown sources\"", name or npi)
+                return None
+        r["key"] = _row_key(run, cells, r["row_id"])
+        return r
+
+    return clean
+
+
+def clean_referral_row(run, line: int, cells: list, lk: Lookups, now: datetime) -> dict | None:
+    """One row on its own (make_cleaner is the same, with its caches kept for a file)."""
+    return make_cleaner(run, lk, now)(line, cells)
 
 
 def process_referrals(run) -> None:
+    """Check every row; when committing, write them BATCH at a time.
+
+    All or nothing (the engine's one transaction around this): on SQLite the rollup
+    insert triggers are dropped once for the whole import and its counts added once at
+    the end (see _Rollups). Good rows: each batch is its own transaction, with the
+    triggers dropped and restored inside it."""
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
-            # Random inserts into half a dozen indexes thrash SQLite's default 2 MB page
-            # cache; this connection gets a bigger one (memory, only while it is in use).
+            # Random inserts into a dozen indexes thrash SQLite's default 2 MB page
+            # cache; this connection gets a bigger one (memory, only while it is in use),
+            # and sorts in memory. Durability is the project's: WAL with
+            # synchronous=NORMAL, so a committed transaction survives a killed process.
             cursor.execute("PRAGMA cache_size = -262144")
+            if not connection.in_atomic_block:  # SQLite refuses it inside one
+                cursor.execute("PRAGMA temp_store = MEMORY")
     lk = Lookups.build()
     now = timezone.now()
+    clean = make_cleaner(run, lk, now)
     batch: list[dict] = []
     good_rows = run.commit and run.job.mode == ImportMode.GOOD_ROWS
-    for line, cells in run.table.rows():
-        run.counts["rows"] += 1
-        if isinstance(cells, Exception):
-            run.problem(line, "", f"the row cannot be read: {cells}")
-            continue
-        row = clean_referral_row(run, line, cells, lk, now)
-        if row is not None:
-            batch.append(row)
-        if len(batch) >= BATCH:
-            _flush(run, batch, lk, now, atomic=good_rows)
-            batch = []
-            run.tick(run.counts["rows"])
-    if batch:
-        _flush(run, batch, lk, now, atomic=good_rows)
+    lk.keys_before = good_rows or ReferralIdentifier.objects.filter(
+        system=run.source_system).exists()
+    whole = None
+    if run.commit and not good_rows:
+        whole = _Rollups()
+        whole.start()
+    counts = run.counts
+    rows = 0
+    try:
+        for line, cells in run.table.rows():
+            rows += 1
+            if cells.__class__ is not list:
+                counts["rows"] = rows
+                run.problem(line, "", f"the row cannot be read: {cells}")
+                continue
+            row = clean(line, cells)
+            if row is not None:
+                batch.append(row)
+                if len(batch) >= BATCH:
+                    counts["rows"] = rows
+                    _flush(run, batch, lk, whole, atomic=good_rows)
+                    batch = []
+                    run.tick(rows)
+        counts["rows"] = rows
+        if batch:
+            _flush(run, batch, lk, whole, atomic=good_rows)
+    finally:
+        counts["rows"] = rows
+    if whole is not None:
+        whole.finish()
 
 
-def _flush(run, rows: list[dict], lk: Lookups, now: datetime, *, atomic: bool) -> None:
+def _flush(run, rows: list[dict], lk: Lookups, whole: _Rollups | None, *,
+           atomic: bool) -> None:
     if atomic:
         with transaction.atomic():
-            _batch(run, rows, lk, now)
+            rollups = _Rollups()
+            rollups.start()
+            _batch(run, rows, lk, rollups)
+            rollups.finish()
     else:
-        _batch(run, rows, lk, now)
+        _batch(run, rows, lk, whole)
 
 
-def _batch(run, rows: list[dict], lk: Lookups, now: datetime) -> None:
+def _batch(run, rows: list[dict], lk: Lookups, rollups: _Rollups | None) -> None:
     system = run.source_system
     # 1. Imported before, or twice in this file.
-    before = set(ReferralIdentifier.objects.filter(
-        system=system, value__in=[r["key"] for r in rows]).values_list("value", flat=True))
+    before = set(_values_by(
+        "SELECT value, 1 FROM referrals_referralidentifier WHERE system = %s AND value IN "
+        "({})", [system], [r["key"] for r in rows])) if lk.keys_before else set()
     todo = []
+    seen_keys = lk.seen_keys
     for r in rows:
-        if r["key"] in before:
+        key = r["key"]
+        if key in before:
             run.counts["already"] += 1
             run.counts["duplicate"] += 1
-        elif r["key"] in lk.seen_keys:
+        elif key in seen_keys:
             run.counts["duplicate"] += 1
-            run.notes.append(f"line {r['line']}: the same row (id {r['key']}) as an earlier "
+            run.notes.append(f"line {r['line']}: the same row (id {key}) as an earlier "
                              "line; skipped")
         else:
-            lk.seen_keys.add(r["key"])
+            seen_keys.add(key)
             todo.append(r)
     if not todo:
         return
     # 2. Patients: existing ones, then the ones this import made.
-    ext_ids = {r["patient_external_id"] for r in todo if r["patient_external_id"]}
-    mrns = {r["mrn"] for r in todo if r["mrn"]}
-    known_ext = dict(PatientIdentifier.objects.filter(system=system, value__in=ext_ids)
-                     .values_list("value", "patient_id")) if ext_ids else {}
-    known_mrn: dict[str, int] = {}
-    if mrns:
-        for mrn, pk in Patient.objects.filter(mrn__in=mrns).order_by("-id") \
-                .values_list("mrn", "id"):
-            known_mrn[mrn] = pk
+    ext_ids = [r["patient_external_id"] for r in todo if r["patient_external_id"]]
+    mrns = [r["mrn"] for r in todo if r["mrn"] and r["mrn"] not in lk.made_mrn]
+    known_ext = _values_by(
+        "SELECT value, patient_id FROM referrals_patientidentifier WHERE system = %s AND "
+        "value IN ({})", [system], sorted(set(ext_ids)))
+    known_mrn = _values_by("SELECT mrn, id FROM referrals_patient WHERE mrn IN ({}) "
+                           "ORDER BY id DESC", [], sorted(set(mrns)))
+    fold_ = lk.fold
+    named = set()
     for r in todo:
-        r["last_key"], r["first_key"] = fold(r["last_name"]), fold(r["first_name"])
-    named = sorted({(r["last_key"], r["first_key"], r["birth_date"]) for r in todo
-                    if r["birth_date"] and r["last_name"]
-                    and not (r["patient_external_id"] in known_ext or r["mrn"] in known_mrn)})
-    known_name = _patients_by_name(named)
-    new_patients: dict[tuple, Patient] = {}
-    new_identifiers: list[tuple[Patient, str]] = []
+        r["last_key"], r["first_key"] = fold_(r["last_name"]), fold_(r["first_name"])
+        if r["birth_date"] and r["last_name"] and not (
+                r["patient_external_id"] in known_ext or r["mrn"] in known_mrn
+                or r["mrn"] in lk.made_mrn or r["patient_external_id"] in lk.made_ext):
+            named.add((r["last_key"], r["first_key"], r["birth_date"]))
+    known_name = _patients_by_name(sorted(named - lk.made_name.keys()))
+    # New patients: own key -> [values of PATIENT_COLUMNS..., id once inserted].
+    stamp = connection.ops.adapt_datetimefield_value(timezone.now())
+    new_patients: dict[tuple, list] = {}
+    new_identifiers: list[tuple[list, str]] = []
     ready = []
+    made_ext, made_mrn, made_name = lk.made_ext, lk.made_mrn, lk.made_name
     for r in todo:
-        name_key = (r["last_key"], r["first_key"], r["birth_date"]) \
-            if r["birth_date"] and r["last_name"] else None
+        birth = r["birth_date"]
+        name_key = (r["last_key"], r["first_key"], birth) if birth and r["last_name"] \
+            else None
         ext, mrn = r["patient_external_id"], r["mrn"]
-        pid = (ext and (known_ext.get(ext) or lk.made_ext.get(ext))) \
-            or (mrn and (known_mrn.get(mrn) or lk.made_mrn.get(mrn))) \
-            or (name_key and (known_name.get(name_key) or lk.made_name.get(name_key))) or None
+        pid = (ext and (known_ext.get(ext) or made_ext.get(ext))) \
+            or (mrn and (known_mrn.get(mrn) or made_mrn.get(mrn))) \
+            or (name_key and (known_name.get(name_key) or made_name.get(name_key))) or None
         r["patient_id"], r["patient"] = pid, None
         if pid is None:
             own = ("e", ext) if ext else ("m", mrn) if mrn else ("n", name_key) if name_key \
@@ -352,15 +528,13 @@ def _batch(run, rows: list[dict], lk: Lookups, now: datetime) -> None:
                     missing = "last_name" if not r["last_name"] else "first_name"
                     run.problem(r["line"], missing, "is empty; a new patient needs a first "
                                                     "and last name")
-                    lk.seen_keys.discard(r["key"])
+                    seen_keys.discard(r["key"])
                     continue
-                patient = Patient(
-                    mrn=mrn, first_name=r["first_name"], last_name=r["last_name"],
-                    birth_date=r["birth_date"], sex=r["sex"], phone=r["patient_phone"],
-                    phone_digits=cleaning.phone_digits(r["patient_phone"]),
-                    email=r["patient_email"], last_name_key=r["last_key"],
-                    first_name_key=r["first_key"])
-                new_patients[own] = patient
+                patient = new_patients[own] = [
+                    mrn, r["first_name"], r["last_name"], r.get("birth_db"), r["sex"],
+                    r["patient_phone"], r["phone_digits"][-10:], r["patient_email"], "", "",
+                    "", "", r["last_key"], r["first_key"], False, None, False, False, "",
+                    stamp]
                 if ext:
                     new_identifiers.append((patient, ext))
             r["patient"] = patient
@@ -380,54 +554,76 @@ def _batch(run, rows: list[dict], lk: Lookups, now: datetime) -> None:
                 run.counts["sources_created"] += 1
                 run.notes.append(f"line {r['line']}: created the partner {partner.name!r}")
             r["source_partner_id"] = lk.created_sources[r["new_source"]]
-    # 4. Write.
+    # 4. Write: patients, then referrals in received order (the received_at indexes grow
+    # at their ends instead of being split all over).
     made = list(new_patients.values())
-    ops = connection.ops
-    dt = ops.adapt_datetimefield_value
-    stamp = dt(timezone.now())
-    patient_ids = _insert("referrals_patient", PATIENT_COLUMNS, [
-        (p.mrn, p.first_name, p.last_name, ops.adapt_datefield_value(p.birth_date), p.sex,
-         p.phone, p.phone_digits, p.email, "", "", "", "", p.last_name_key, p.first_name_key,
-         False, None, False, False, "", stamp) for p in made], returning=True)
+    patient_ids = _insert("referrals_patient", PATIENT_COLUMNS, made, ids=True)
     for patient, pk in zip(made, patient_ids, strict=True):
-        patient.pk = patient.id = pk
+        patient.append(pk)
     for (kind, value), patient in new_patients.items():
-        {"e": lk.made_ext, "m": lk.made_mrn, "n": lk.made_name}.get(kind, {})[value] = \
-            patient.pk
-        if kind != "m" and patient.mrn:
-            lk.made_mrn[patient.mrn] = patient.pk
+        pk = patient[-1]
+        if kind == "e":
+            made_ext[value] = pk
+        elif kind == "n":
+            made_name[value] = pk
+        if patient[0]:
+            made_mrn[patient[0]] = pk
+        if patient[3] is not None and patient[2]:
+            # The newest patient with this name and birth date, as a name lookup in the
+            # database would find it.
+            made_name[(patient[12], patient[13], _as_date(patient[3]))] = pk
     if new_identifiers:
         _insert("referrals_patientidentifier", ("patient_id", "system", "value"),
-                [(p.pk, system, v) for p, v in new_identifiers])
+                [(p[-1], system, v) for p, v in new_identifiers])
+    ready.sort(key=lambda r: r["received"])
     by_id = run.job.by_id
     values, patients = [], []
+    known, unresolved, channel = SourceStatus.KNOWN, SourceStatus.UNRESOLVED, \
+        ArrivalChannel.IMPORT
     for r in ready:
-        received, status = r["received"], r["status"]
-        patient_id = r["patient_id"] or r["patient"].pk
-        local = received.astimezone(lk.tz)
-        at = dt(received)
+        status = r["status"]
+        patient_id = r["patient_id"] or r["patient"][-1]
+        at = r["received_db"]
         stages = STAGE_TIMES.get(status, ())
+        source = r["source_partner_id"]
         values.append((
-            patient_id, r["source_partner_id"], None,
-            SourceStatus.KNOWN if r["source_partner_id"] else SourceStatus.UNRESOLVED,
-            r["source_text"], r["location_id"], r["service_line_id"], ArrivalChannel.IMPORT,
-            at, status, at, local.year * 100 + local.month,
+            patient_id, source, None, known if source else unresolved,
+            r["source_text"], r["location_id"], r["service_line_id"], channel,
+            at, status, at, r["received_month"],
             at if "contacted_at" in stages else None, at if "scheduled_at" in stages else None,
             at if "seen_at" in stages else None, at if "closed_at" in stages else None,
             r["outcome"], None, r["reason"], r["diagnosis"], r["priority"], by_id, stamp))
         patients.append(patient_id)
-    with _rollup_in_bulk() as added:
-        referral_ids = _insert("referrals_referral", REFERRAL_COLUMNS, values, returning=True)
-        added(referral_ids)
+    referral_ids = _insert("referrals_referral", REFERRAL_COLUMNS, values, ids=True)
+    if rollups is not None:
+        rollups.added(referral_ids)
     note = f"Imported from {run.job.file_name}"[:480]
     _insert("referrals_referralidentifier", ("referral_id", "system", "value"),
             [(pk, system, r["key"]) for pk, r in zip(referral_ids, ready, strict=True)])
     _insert("referrals_referralevent", ("referral_id", "at", "by_id", "from_status",
                                         "to_status", "note"),
-            [(pk, v[8], by_id, "", r["status"], f"{note}, line {r['line']}")
-             for pk, v, r in zip(referral_ids, values, ready, strict=True)])
+            [(pk, r["received_db"], by_id, "", r["status"], f"{note}, line {r['line']}")
+             for pk, r in zip(referral_ids, ready, strict=True)])
     run.counts["patients_created"] += len(made)
-    _audit(run, made, patients)
+    _audit(run, set(patient_ids), patients)
+
+
+def _as_date(value) -> date:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _values_by(sql: str, params: list, values: list[str]) -> dict[str, int]:
+    """{first column: second column} for `values` put IN the query, 500 at a time (the
+    last row of a value wins)."""
+    found: dict[str, int] = {}
+    if not values:
+        return found
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), 500):
+            chunk = values[start:start + 500]
+            cursor.execute(sql.format(", ".join(["%s"] * len(chunk))), params + chunk)
+            found.update(cursor.fetchall())
+    return found
 
 
 def _patients_by_name(named: list[tuple]) -> dict[tuple, int]:
@@ -466,56 +662,100 @@ MAX_PARAMS = 30000
 
 
 def _insert(table: str, columns: tuple[str, ...], rows: list[tuple], *,
-            returning: bool = False) -> list[int]:
-    """Multi-row INSERTs (RETURNING the ids in row order, as Django's bulk_create relies
-    on for SQLite >= 3.35 and PostgreSQL); far less Python per row than bulk_create."""
+            ids: bool = False) -> list[int]:
+    """Insert tuples as they are (no model instances); with ids=True, returns the new
+    rows' ids in row order.
+
+    SQLite: one prepared INSERT run for every row (executemany). The ids are not
+    returned but known: the import's transaction holds SQLite's only write lock, so
+    AUTOINCREMENT gives the rows the counter (or the highest id) + 1, 2, ... in order;
+    the counter is read before and checked after. PostgreSQL: multi-row INSERTs
+    RETURNING the ids in row order."""
     if not rows:
         return []
-    ids: list[int] = []
-    per = max(1, MAX_PARAMS // len(columns))
-    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
     with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            sql = (f"INSERT INTO {table} ({', '.join(columns)}) "
+                   f"VALUES ({', '.join(['%s'] * len(columns))})")
+            if not ids:
+                cursor.executemany(sql, rows)
+                return []
+            assert connection.in_atomic_block, "ids are only safe inside a transaction"
+            counter = (f"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = "
+                       f"'{table}'), 0), COALESCE((SELECT MAX(id) FROM {table}), 0))")
+            cursor.execute(counter)
+            first = cursor.fetchone()[0] + 1
+            cursor.executemany(sql, rows)
+            cursor.execute(counter)
+            last = cursor.fetchone()[0]
+            if last != first + len(rows) - 1:  # never while the lock is held
+                raise RuntimeError(f"{table}: ids {first}..{last} for {len(rows)} rows")
+            return list(range(first, last + 1))
+        found: list[int] = []
+        per = max(1, MAX_PARAMS // len(columns))
+        one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
         for start in range(0, len(rows), per):
             chunk = rows[start:start + per]
-            sql = head + ", ".join([one] * len(chunk)) + (" RETURNING id" if returning else "")
-            params = [v for row in chunk for v in row]
-            cursor.execute(sql, params)
-            if returning:
-                ids.extend(row[0] for row in cursor.fetchall())
-    return ids
+            cursor.execute(head + ", ".join([one] * len(chunk)) + (" RETURNING id" if ids
+                                                                    else ""),
+                           [v for row in chunk for v in row])
+            if ids:
+                found.extend(row[0] for row in cursor.fetchall())
+        return found
 
 
-@contextmanager
-def _rollup_in_bulk():
-    """On SQLite, the per-row insert triggers of the report rollups cost four upserts per
-    referral (five times the insert itself). Inside the batch's transaction, which holds
-    SQLite's only write lock, they are dropped, the batch is inserted, its counts are added
-    with one grouped upsert per rollup table (the rebuild SELECTs of reports' migrations,
-    limited to the batch's ids), and the triggers are put back: nobody else can write a
-    referral meanwhile, and a rollback undoes all of it. PostgreSQL keeps its triggers."""
-    ids: list[int] = []
-    if connection.vendor != "sqlite":
-        yield ids.extend
-        return
-    from refnet.reports.rollup import _more, _statements
+class _Rollups:
+    """The report rollups on SQLite, where the per-row insert triggers cost four upserts
+    per referral (five times the insert itself). Inside a transaction, which holds
+    SQLite's only write lock, start() drops the insert triggers, added() notes the ids
+    inserted, and finish() adds their counts with one grouped upsert per rollup table
+    (the rebuild SELECTs of reports' migrations, limited to the ids' range: while the
+    lock is held, every referral in it is ours) and puts the triggers back. Nobody else
+    can write a referral meanwhile, and a rollback undoes all of it. All or nothing does
+    this once for the whole import, good rows once per batch. PostgreSQL keeps its
+    triggers."""
 
-    up, _down = _statements()
-    creates = [sql for sql in up if "AFTER INSERT ON referrals_referral" in sql]
-    names = [sql.split()[2] for sql in creates]
-    with transaction.atomic(), connection.cursor() as cursor:
-        for name in names:
-            cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
-        yield ids.extend
+    def __init__(self) -> None:
+        self.low: int | None = None
+        self.high: int | None = None
+        self.creates: list[str] = []
+        self.sqlite = connection.vendor == "sqlite"
+
+    def start(self) -> None:
+        if not self.sqlite:
+            return
+        assert connection.in_atomic_block, "the triggers may only go inside a transaction"
+        from refnet.reports.rollup import _statements
+
+        up, _down = _statements()
+        self.creates = [sql for sql in up if "AFTER INSERT ON referrals_referral" in sql]
+        with connection.cursor() as cursor:
+            for sql in self.creates:
+                cursor.execute(f"DROP TRIGGER IF EXISTS {sql.split()[2]}")
+
+    def added(self, ids: list[int]) -> None:
         if ids:
-            where = f"r.id BETWEEN {int(min(ids))} AND {int(max(ids))}"
-            for sql in _stat_upserts(where) + [
-                    upsert for rollup in _more().ROLLUPS
-                    for upsert in rollup.upserts("sqlite", _more().ALL_REFERRALS, "+",
-                                                 where)]:
+            low, high = min(ids), max(ids)
+            self.low = low if self.low is None else min(self.low, low)
+            self.high = high if self.high is None else max(self.high, high)
+
+    def finish(self) -> None:
+        if not self.sqlite:
+            return
+        from refnet.reports.rollup import _more
+
+        with connection.cursor() as cursor:
+            if self.low is not None:
+                where = f"r.id BETWEEN {int(self.low)} AND {int(self.high)}"
+                more = _more()
+                for sql in _stat_upserts(where) + [
+                        upsert for rollup in more.ROLLUPS
+                        for upsert in rollup.upserts("sqlite", more.ALL_REFERRALS, "+",
+                                                     where)]:
+                    cursor.execute(sql)
+            for sql in self.creates:
                 cursor.execute(sql)
-        for sql in creates:
-            cursor.execute(sql)
 
 
 def _stat_upserts(where: str) -> list[str]:
@@ -527,25 +767,20 @@ def _stat_upserts(where: str) -> list[str]:
     return [select + " " + module.UPSERT]
 
 
-def _audit(run, made: list[Patient], patient_ids: list[int]) -> None:
+def _audit(run, created: set[int], patient_ids: list[int]) -> None:
     """One CREATE per patient made, one UPDATE per existing patient given a referral (the
     rows accounts.audit would write, with the job's user and the import's page as path)."""
     job = run.job
     user = job.by
     username = user.username if user else "refnet import"
     at = connection.ops.adapt_datetimefield_value(timezone.now())
-    created = {p.pk for p in made}
     address = job.options.get("address") or None
     path = f"/import/{job.pk}/"
-    rows, seen = [], set()
-    for patient_id in patient_ids:
-        if patient_id in seen:
-            continue
-        seen.add(patient_id)
-        new = patient_id in created
-        rows.append((at, job.by_id, username, patient_id,
-                     AuditAction.CREATE if new else AuditAction.UPDATE,
-                     f"import #{job.pk}: {'patient and ' if new else ''}referral from a file",
-                     address, path))
+    made = (AuditAction.CREATE, f"import #{job.pk}: patient and referral from a file")
+    given = (AuditAction.UPDATE, f"import #{job.pk}: referral from a file")
+    by_id = job.by_id
+    rows = [(at, by_id, username, pk, *(made if pk in created else given), address, path)
+            for pk in dict.fromkeys(patient_ids)]
     _insert(AuditEvent._meta.db_table, ("at", "user_id", "username", "patient_id", "action",
                                         "what", "address", "path"), rows)
+
