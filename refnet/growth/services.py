@@ -102,7 +102,7 @@ def _close_open_occurrence(item: PlanItem, *, by: User | None, reason: str) -> N
 
 def _schedule(item: PlanItem, *, by: User | None) -> tuple[FollowUp, bool]:
     return followup_task_create(
-        kind=FollowUpKind.PLAN_STEP, summary=f"Growth plan: {item.title}"[:300],
+        kind=FollowUpKind.PLAN_STEP, summary=item.title[:300],
         assignee=item.owner, due_at=item.next_due, by=by,
         key=item.occurrence_key(item.next_due), note=item.notes[:1000])
 

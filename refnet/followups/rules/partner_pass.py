@@ -147,8 +147,9 @@ def why_quiet(row: dict, now) -> str | None:
             return (f"no referral for {silence.days} days (usually one every "
                     f"{max(1, round(usual.total_seconds() / 86400))} days)")
     if row["before"] >= 4 and row["recent"] * 2 <= row["before"]:
-        return (f"{row['recent']} referrals in the last 90 days, down from {row['before']} "
-                "in the 90 days before")
+        recent = row["recent"]
+        return (f"{recent} referral{'' if recent == 1 else 's'} in the last 90 days, down "
+                f"from {row['before']} in the 90 days before")
     return None
 
 
