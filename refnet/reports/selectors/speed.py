@@ -253,8 +253,15 @@ def speed(f: ReportFilter, *, user: Any, by: str = "location") -> ReportTable:
                       .order_by("-received", "grp")[:SPEED_TOP])
         ids = [c["grp"] for c in counts]
         per_group = _percentiles(f, by, ids) if ids else {}
-        overall = _percentiles(f, by, None).get(0, {}) if ids else {}
-        total_counts = referrals_in(f).aggregate(**_COUNTS)
+        # Every group shown (fewer than SPEED_TOP): the totals are their sums, and with a
+        # single group its percentiles are the overall ones; no further pass over the rows.
+        complete = len(counts) < SPEED_TOP
+        if complete and len(ids) == 1 and ids[0] is not None:
+            overall = per_group.get(ids[0], {})
+        else:
+            overall = _percentiles(f, by, None).get(0, {}) if ids else {}
+        total_counts = ({k: sum(c[k] for c in counts) for k in _COUNTS} if complete
+                        else referrals_in(f).aggregate(**_COUNTS))
     labels = group_labels(by, ids)
     show_links = may_see_rows(user) and list_exact(f)
     param = "source" if by == "source" else "location"

@@ -93,3 +93,26 @@ def test_speed_from_histogram_is_exact_to_the_bucket(data, users, monkeypatch):
     assert west["seen_median"] is None
     assert "exact to the bucket" in table.note
     assert table.totals["received"] == 7
+
+
+def test_speed_totals_when_groups_are_cut_or_single(data, users, other_location, monkeypatch):
+    """Totals are the groups' sums only when every group is shown; one group's
+    percentiles are the overall ones."""
+    import importlib
+
+    speed_module = importlib.import_module("refnet.reports.selectors.speed")
+    monkeypatch.setattr(speed_module, "SPEED_TOP", 1)
+    table = speed(F, user=users["manager"], by="location")
+    assert [r["group"] for r in table.rows] == ["Main Street Clinic"]
+    assert (table.totals["received"], table.totals["contacted"], table.totals["seen"]) == (
+        7, 6, 2)
+    assert table.totals["contact_median"] == pytest.approx(2.5)  # all 7, not Main Street's
+    monkeypatch.undo()
+    only_main = ReportFilter(start=F.start, end=F.end,
+                             location_ids=(table.filters.location_ids or ()) + (
+                                 Referral.objects.exclude(location=other_location)
+                                 .values_list("location_id", flat=True).first(),))
+    table = speed(only_main, user=users["manager"], by="location")
+    assert table.totals["received"] == 6
+    assert table.totals["contact_median"] == pytest.approx(3)
+    assert table.totals["contact_p90"] == pytest.approx(7.6)
