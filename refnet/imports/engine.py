@@ -154,13 +154,24 @@ def decide_date_orders(job: ImportJob) -> dict[str, str]:
             return {}
         samples: dict[str, list[str]] = {t: [] for t in columns}
         seen_day_first: dict[str, bool] = dict.fromkeys(columns, False)
+        # Only distinct values matter, and a column holds few (a set per column, bounded);
+        # ISO dates (2024-01-31) never tell the order.
+        distinct: dict[str, set[str]] = {t: set() for t in columns}
+        pairs = tuple(columns.items())
         for _line, cells in table.rows():
-            if isinstance(cells, Exception):
+            if cells.__class__ is not list:
                 continue
-            for target, index in columns.items():
-                if index < len(cells):
+            size = len(cells)
+            for target, index in pairs:
+                if index < size:
                     value = cells[index]
-                    if isinstance(value, str) and ("/" in value or "-" in value):
+                    if value.__class__ is str and ("/" in value or "-" in value) \
+                            and value[4:5] != "-":
+                        seen = distinct[target]
+                        if value in seen:
+                            continue
+                        if len(seen) < 100_000:
+                            seen.add(value)
                         samples[target].append(value)
             for target in columns:  # keep memory flat on big files
                 if len(samples[target]) > 5000:

@@ -178,7 +178,7 @@ def _open_csv(table: Table) -> None:
                 yield start, exc  # a malformed row: the caller reports it
                 continue
             line = reader.line_num
-            if not any(c.strip() for c in cells):
+            if not "".join(cells).strip():  # blank: no cell holds more than spaces
                 continue
             yield start, cells
 

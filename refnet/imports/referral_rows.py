@@ -98,6 +98,7 @@ class Lookups:
     # False when the source system had no imported referrals when the import started and
     # the whole import is one transaction: no earlier import can hold a key then.
     keys_before: bool = True
+    audited: set[int] = field(default_factory=set)  # patients with their audit row
 
     @classmethod
     def build(cls) -> Lookups:
@@ -605,7 +606,7 @@ def _batch(run, rows: list[dict], lk: Lookups, rollups: _Rollups | None) -> None
             [(pk, r["received_db"], by_id, "", r["status"], f"{note}, line {r['line']}")
              for pk, r in zip(referral_ids, ready, strict=True)])
     run.counts["patients_created"] += len(made)
-    _audit(run, set(patient_ids), patients)
+    _audit(run, set(patient_ids), patients, lk.audited)
 
 
 def _as_date(value) -> date:
@@ -767,9 +768,10 @@ def _stat_upserts(where: str) -> list[str]:
     return [select + " " + module.UPSERT]
 
 
-def _audit(run, created: set[int], patient_ids: list[int]) -> None:
-    """One CREATE per patient made, one UPDATE per existing patient given a referral (the
-    rows accounts.audit would write, with the job's user and the import's page as path)."""
+def _audit(run, created: set[int], patient_ids: list[int], audited: set[int]) -> None:
+    """One row per patient per import: CREATE for a patient made, UPDATE for an existing
+    patient given a referral (the rows accounts.audit would write, with the job's user and
+    the import's page as path). `audited` holds the patients earlier batches wrote."""
     job = run.job
     user = job.by
     username = user.username if user else "refnet import"
@@ -779,8 +781,12 @@ def _audit(run, created: set[int], patient_ids: list[int]) -> None:
     made = (AuditAction.CREATE, f"import #{job.pk}: patient and referral from a file")
     given = (AuditAction.UPDATE, f"import #{job.pk}: referral from a file")
     by_id = job.by_id
-    rows = [(at, by_id, username, pk, *(made if pk in created else given), address, path)
-            for pk in dict.fromkeys(patient_ids)]
+    rows = []
+    for pk in patient_ids:
+        if pk not in audited:
+            audited.add(pk)
+            rows.append((at, by_id, username, pk, *(made if pk in created else given),
+                         address, path))
     _insert(AuditEvent._meta.db_table, ("at", "user_id", "username", "patient_id", "action",
                                         "what", "address", "path"), rows)
 
