@@ -199,7 +199,9 @@ def make_cleaner(run, lk: Lookups, now: datetime) -> Callable[[int, list], dict 
     its error message, is remembered); phone numbers in the usual spellings skip the
     general check."""
     columns = run.columns
-    texts = tuple((t, columns.get(t), n) for t, n in {**PATIENT_TEXT, **REFERRAL_TEXT}.items())
+    texts = tuple((t, columns[t], n) for t, n in {**PATIENT_TEXT, **REFERRAL_TEXT}.items()
+                  if t in columns)
+    blank = dict.fromkeys({**PATIENT_TEXT, **REFERRAL_TEXT}, "")
     orders = run.date_orders
     received_order = orders.get("received", dates.MDY)
     birth_order = orders.get("birth_date", dates.MDY)
@@ -217,6 +219,7 @@ def make_cleaner(run, lk: Lookups, now: datetime) -> Callable[[int, list], dict 
     location_seen: dict = {}
     line_seen: dict = {}
     create_sources = bool(run.job.options.get("create_sources"))
+    folded = lk.folded
 
     def received_of(value):
         """(aware datetime, its database form, received_month) or an error message."""
@@ -259,10 +262,9 @@ def make_cleaner(run, lk: Lookups, now: datetime) -> Callable[[int, list], dict 
     def clean(line: int, cells: list) -> dict | None:
         size = len(cells)
         problems: list[tuple[str, str]] = []
-        r: dict = {"line": line}
+        r = {**blank, "line": line}
         for target, index, max_length in texts:
-            if index is None or index >= size:
-                r[target] = ""
+            if index >= size:
                 continue
             value = cells[index]
             value = value.strip() if value.__class__ is str else cell_text(value)
@@ -369,6 +371,11 @@ def make_cleaner(run, lk: Lookups, now: datetime) -> Callable[[int, list], dict 
                 problems.append(("service_line", f"no service line is called {text!r}; "
                                                  f"the practice has: "
                                                  f"{lk.service_line_names or 'none'}"))
+        last, first = r["last_name"], r["first_name"]
+        key = folded.get(last)
+        r["last_key"] = key if key is not None else lk.fold(last)
+        key = folded.get(first)
+        r["first_key"] = key if key is not None else lk.fold(first)
         if problems:
             for target, message in problems:
                 run.problem(line, target, message, run.cell(cells, target))
@@ -496,10 +503,8 @@ def _batch(run, rows: list[dict], lk: Lookups, rollups: _Rollups | None) -> None
         "value IN ({})", [system], sorted(set(ext_ids)))
     known_mrn = _values_by("SELECT mrn, id FROM referrals_patient WHERE mrn IN ({}) "
                            "ORDER BY id DESC", [], sorted(set(mrns)))
-    fold_ = lk.fold
     named = set()
     for r in todo:
-        r["last_key"], r["first_key"] = fold_(r["last_name"]), fold_(r["first_name"])
         if r["birth_date"] and r["last_name"] and not (
                 r["patient_external_id"] in known_ext or r["mrn"] in known_mrn
                 or r["mrn"] in lk.made_mrn or r["patient_external_id"] in lk.made_ext):
@@ -509,6 +514,7 @@ def _batch(run, rows: list[dict], lk: Lookups, rollups: _Rollups | None) -> None
     stamp = connection.ops.adapt_datetimefield_value(timezone.now())
     new_patients: dict[tuple, list] = {}
     new_identifiers: list[tuple[list, str]] = []
+    new_names: list[tuple[tuple, list]] = []
     ready = []
     made_ext, made_mrn, made_name = lk.made_ext, lk.made_mrn, lk.made_name
     for r in todo:
@@ -538,6 +544,8 @@ def _batch(run, rows: list[dict], lk: Lookups, rollups: _Rollups | None) -> None
                     stamp]
                 if ext:
                     new_identifiers.append((patient, ext))
+                if name_key is not None:
+                    new_names.append((name_key, patient))
             r["patient"] = patient
         ready.append(r)
     run.counts["ok"] += len(ready)
@@ -562,17 +570,14 @@ def _batch(run, rows: list[dict], lk: Lookups, rollups: _Rollups | None) -> None
     for patient, pk in zip(made, patient_ids, strict=True):
         patient.append(pk)
     for (kind, value), patient in new_patients.items():
-        pk = patient[-1]
         if kind == "e":
-            made_ext[value] = pk
-        elif kind == "n":
-            made_name[value] = pk
+            made_ext[value] = patient[-1]
         if patient[0]:
-            made_mrn[patient[0]] = pk
-        if patient[3] is not None and patient[2]:
-            # The newest patient with this name and birth date, as a name lookup in the
-            # database would find it.
-            made_name[(patient[12], patient[13], _as_date(patient[3]))] = pk
+            made_mrn[patient[0]] = patient[-1]
+    for name_key, patient in new_names:
+        # The newest patient with this name and birth date, as a name lookup in the
+        # database would find it.
+        made_name[name_key] = patient[-1]
     if new_identifiers:
         _insert("referrals_patientidentifier", ("patient_id", "system", "value"),
                 [(p[-1], system, v) for p, v in new_identifiers])
@@ -581,36 +586,36 @@ def _batch(run, rows: list[dict], lk: Lookups, rollups: _Rollups | None) -> None
     values, patients = [], []
     known, unresolved, channel = SourceStatus.KNOWN, SourceStatus.UNRESOLVED, \
         ArrivalChannel.IMPORT
+    stages = {status: tuple(name in STAGE_TIMES.get(status, ()) for name in
+                            ("contacted_at", "scheduled_at", "seen_at", "closed_at"))
+              for status in ReferralStatus.values}
     for r in ready:
         status = r["status"]
         patient_id = r["patient_id"] or r["patient"][-1]
         at = r["received_db"]
-        stages = STAGE_TIMES.get(status, ())
+        contacted, scheduled, seen, closed = stages[status]
         source = r["source_partner_id"]
         values.append((
             patient_id, source, None, known if source else unresolved,
             r["source_text"], r["location_id"], r["service_line_id"], channel,
             at, status, at, r["received_month"],
-            at if "contacted_at" in stages else None, at if "scheduled_at" in stages else None,
-            at if "seen_at" in stages else None, at if "closed_at" in stages else None,
+            at if contacted else None, at if scheduled else None,
+            at if seen else None, at if closed else None,
             r["outcome"], None, r["reason"], r["diagnosis"], r["priority"], by_id, stamp))
         patients.append(patient_id)
     referral_ids = _insert("referrals_referral", REFERRAL_COLUMNS, values, ids=True)
     if rollups is not None:
         rollups.added(referral_ids)
-    note = f"Imported from {run.job.file_name}"[:480]
-    _insert("referrals_referralidentifier", ("referral_id", "system", "value"),
-            [(pk, system, r["key"]) for pk, r in zip(referral_ids, ready, strict=True)])
+    note = f"Imported from {run.job.file_name}"[:480] + ", line "
+    identifiers, events = [], []
+    for pk, r in zip(referral_ids, ready, strict=True):
+        identifiers.append((pk, system, r["key"]))
+        events.append((pk, r["received_db"], by_id, "", r["status"], note + str(r["line"])))
+    _insert("referrals_referralidentifier", ("referral_id", "system", "value"), identifiers)
     _insert("referrals_referralevent", ("referral_id", "at", "by_id", "from_status",
-                                        "to_status", "note"),
-            [(pk, r["received_db"], by_id, "", r["status"], f"{note}, line {r['line']}")
-             for pk, r in zip(referral_ids, ready, strict=True)])
+                                        "to_status", "note"), events)
     run.counts["patients_created"] += len(made)
     _audit(run, set(patient_ids), patients, lk.audited)
-
-
-def _as_date(value) -> date:
-    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _values_by(sql: str, params: list, values: list[str]) -> dict[str, int]:
