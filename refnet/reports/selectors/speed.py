@@ -77,23 +77,39 @@ def _percentiles_postgres(sql: str, params: tuple) -> dict[Any, dict[str, float 
                 for row in cur.fetchall()}
 
 
-def _percentiles_sqlite(sql: str, params: tuple) -> dict[Any, dict[str, float | None]]:
+# The key of the overall figures when _percentiles computes them with the groups'.
+ALL = "__all__"
+
+
+def _rank_conds(k: str, n: str) -> str:
+    conds = []
+    for num, den in _PCTS.values():
+        lo = f"({num} * ({n} - 1)) / {den}"
+        # %% is a literal % once Django has put in the parameters.
+        hi = f"{lo} + (({num} * ({n} - 1)) %% {den} > 0)"
+        conds += [f"{k} = {lo}", f"{k} = {hi}"]
+    return " OR ".join(conds)
+
+
+def _percentiles_sqlite(sql: str, params: tuple, with_overall: bool = False
+                        ) -> dict[Any, dict[str, float | None]]:
+    """Per group (and, with_overall, over all the rows, under ALL: a second numbering in
+    the same pass, for when the groups hold every row)."""
     out: dict[Any, dict[str, float | None]] = defaultdict(dict)
     for m, col in (("contact", "c_at"), ("seen", "s_at")):
-        conds, picks = [], []
-        for num, den in _PCTS.values():
-            lo = f"({num} * (n - 1)) / {den}"
-            # %% is a literal % once Django has put in the parameters.
-            hi = f"{lo} + (({num} * (n - 1)) %% {den} > 0)"
-            conds += [f"k = {lo}", f"k = {hi}"]
-            picks.append((num, den))
+        overall = ""
+        if with_overall:
+            overall = (", ROW_NUMBER() OVER (ORDER BY v) - 1 AS gk, COUNT(*) OVER () AS gn")
         query = (
             f"WITH d AS (SELECT grp, julianday({col}) - julianday(r_at) AS v FROM ({sql}) i "
             f"WHERE {col} IS NOT NULL), "
-            "r AS (SELECT grp, v, ROW_NUMBER() OVER (PARTITION BY grp ORDER BY v) - 1 AS k, "
-            "COUNT(*) OVER (PARTITION BY grp) AS n FROM d) "
-            f"SELECT grp, n, k, v FROM r WHERE {' OR '.join(conds)}"
+            f"r AS {'MATERIALIZED ' if with_overall else ''}"
+            "(SELECT grp, v, ROW_NUMBER() OVER (PARTITION BY grp ORDER BY v) - 1 AS k, "
+            f"COUNT(*) OVER (PARTITION BY grp) AS n{overall} FROM d) "
+            f"SELECT grp, n, k, v FROM r WHERE {_rank_conds('k', 'n')}"
         )
+        if with_overall:
+            query += f" UNION ALL SELECT '{ALL}', gn, gk, v FROM r WHERE {_rank_conds('gk', 'gn')}"
         ranked: dict[Any, dict[int, float]] = defaultdict(dict)
         sizes: dict[Any, int] = {}
         with connection.cursor() as cur:
@@ -111,12 +127,15 @@ def _percentiles_sqlite(sql: str, params: tuple) -> dict[Any, dict[str, float | 
     return out
 
 
-def _percentiles(f: ReportFilter, by: str, ids: list[Any] | None
-                 ) -> dict[Any, dict[str, float | None]]:
+def _percentiles(f: ReportFilter, by: str, ids: list[Any] | None,
+                 with_overall: bool = False) -> dict[Any, dict[str, float | None]]:
     sql, params = _inner(f, by, ids)
     if connection.vendor == "postgresql":
-        return _percentiles_postgres(sql, params)
-    return _percentiles_sqlite(sql, params)
+        out = _percentiles_postgres(sql, params)
+        if with_overall:
+            out[ALL] = _percentiles(f, by, None).get(0, {})
+        return out
+    return _percentiles_sqlite(sql, params, with_overall)
 
 
 _COUNTS = {"received": Count("id"), "contacted": Count("contacted_at"),
@@ -252,16 +271,20 @@ def speed(f: ReportFilter, *, user: Any, by: str = "location") -> ReportTable:
         counts = list(referrals_in(f).values(grp=F(_GROUP[by])).annotate(**_COUNTS)
                       .order_by("-received", "grp")[:SPEED_TOP])
         ids = [c["grp"] for c in counts]
-        per_group = _percentiles(f, by, ids) if ids else {}
-        # Every group shown (fewer than SPEED_TOP): the totals are their sums, and with a
-        # single group its percentiles are the overall ones; no further pass over the rows.
-        complete = len(counts) < SPEED_TOP
-        if complete and len(ids) == 1 and ids[0] is not None:
+        # Every group shown (fewer than SPEED_TOP, none of them "no source"): the totals
+        # are their sums and the overall percentiles come from the same pass (SQLite) or,
+        # with a single group, are its own.
+        complete = len(counts) < SPEED_TOP and None not in ids
+        per_group = _percentiles(f, by, ids, with_overall=complete and len(ids) > 1
+                                 and connection.vendor == "sqlite") if ids else {}
+        if ALL in per_group:
+            overall = per_group.pop(ALL)
+        elif complete and len(ids) == 1:
             overall = per_group.get(ids[0], {})
         else:
             overall = _percentiles(f, by, None).get(0, {}) if ids else {}
-        total_counts = ({k: sum(c[k] for c in counts) for k in _COUNTS} if complete
-                        else referrals_in(f).aggregate(**_COUNTS))
+        total_counts = ({k: sum(c[k] for c in counts) for k in _COUNTS}
+                        if len(counts) < SPEED_TOP else referrals_in(f).aggregate(**_COUNTS))
     labels = group_labels(by, ids)
     show_links = may_see_rows(user) and list_exact(f)
     param = "source" if by == "source" else "location"
