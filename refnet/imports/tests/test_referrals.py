@@ -197,3 +197,33 @@ def test_day_first_columns_are_read_day_first(write, setup):
     job_commit(job=start(write, setup, content))
     assert sorted(r.received_at.date() for r in Referral.objects.all()) == [
         date(2024, 4, 3), date(2024, 4, 25)]
+
+
+@pytest.mark.parametrize("mode", [ImportMode.ALL_OR_NOTHING, ImportMode.GOOD_ROWS])
+def test_small_batches_match_patients_across_batches_and_keep_the_rollups_exact(
+        write, setup, monkeypatch, mode):
+    # Batches of 2 rows: R1 and R3 (same MRN) land in different batches, and so do R5
+    # and R6 (same name and birth date, no MRN); the rollups are added per import (all
+    # or nothing) or per batch (good rows) with their triggers dropped meanwhile.
+    monkeypatch.setattr("refnet.imports.referral_rows.BATCH", 2)
+    more = ("R5,2024-02-01,Eli,Stone,5/6/1970,,,,Westside Clinic,,contacted,\n"
+            "R6,2024-02-02,Eli,Stone,5/6/1970,,,,Westside Clinic,,received,\n")
+    job = job_commit(job=start(write, setup, HEADER + GOOD + more, mode=mode))
+    assert job.status == JobStatus.DONE, job.message
+    assert Referral.objects.count() == 6
+    assert Patient.objects.count() == 4  # Ada, Bea, Cy, Eli
+    ids = {i.value: i.referral.patient_id
+           for i in ReferralIdentifier.objects.select_related("referral")}
+    assert ids["R1"] == ids["R3"] and ids["R5"] == ids["R6"]
+    audit = AuditEvent.objects.filter(what__startswith=f"import #{job.pk}")
+    assert audit.count() == 4  # one per patient per import, however many batches
+    assert audit.filter(action=AuditAction.CREATE).count() == 4
+    assert rollup_check() == []
+    assert rollup_triggers_installed()
+    assert sum(MonthlyReferralStat.objects.filter(month=202402)
+               .values_list("contacted", flat=True)) == 1
+    # Importing it again adds nothing (keys checked against the database now).
+    again = job_commit(job=start(write, setup, HEADER + GOOD + more, mode=mode))
+    assert again.status == JobStatus.DONE and Referral.objects.count() == 6
+    assert again.report["counts"]["already"] == 6
+    assert rollup_check() == []
