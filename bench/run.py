@@ -4,7 +4,8 @@
     python bench/run.py --small          # 2,000 / 40,000: a quick check
     python bench/run.py --db sqlite      # one database only
 
-For each database this runs each suite (bench/intake.py, rules.py, outbox.py, reports.py)
+For each database this runs each suite (bench/intake.py, rules.py, outbox.py, reports.py,
+registry.py: the NPPES import, imports.py: the referral CSV import)
 in a child process (settings are read once per process); each seeds the data if needed
 and measures. `--only rules,outbox` runs some of them. Then it merges the figures
 into bench/results.json (one object per measurement and database, as BENCHMARKS.md
@@ -72,7 +73,7 @@ def postgres_reachable(url: str) -> bool:
 
 # Each suite is a script run in its own child process (settings are read once per process).
 # Every script takes --partners --referrals --seed --out and seeds or reuses the same data.
-SUITES = ("intake", "rules", "outbox", "reports")
+SUITES = ("intake", "rules", "outbox", "reports", "registry", "imports")
 
 
 def suite_command(suite: str, args: argparse.Namespace, out_path: Path) -> list[str]:
