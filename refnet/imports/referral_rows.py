@@ -13,9 +13,11 @@ counted and skipped; the key is the row id column when mapped, else a hash of th
 mapped cells. Patients are matched like referrals.inbound does it (their id in the source
 system, then MRN, then last name + first name + birth date) against the database and the
 patients this import already made; the others are created. Then Patients, their
-identifiers, Referrals, ReferralIdentifiers, one ReferralEvent each ("Imported", at the
-received time, to the row's status) and one audit row per patient are bulk-inserted. The
-rollup triggers count the referrals; rules_tick turns the events into follow-ups.
+identifiers, Referrals (in received order), ReferralIdentifiers, one ReferralEvent each
+("Imported", at the received time, to the row's status) and one audit row per patient per
+import are inserted as plain tuples with prepared executemany INSERTs. The rollups count
+the referrals (on SQLite once per transaction, see _Rollups); rules_tick turns the events
+into follow-ups. docs/import.md, "Speed", says why each step is shaped as it is.
 """
 
 from __future__ import annotations
@@ -401,11 +403,6 @@ def make_cleaner(run, lk: Lookups, now: datetime) -> Callable[[int, list], dict 
         return r
 
     return clean
-
-
-def clean_referral_row(run, line: int, cells: list, lk: Lookups, now: datetime) -> dict | None:
-    """One row on its own (make_cleaner is the same, with its caches kept for a file)."""
-    return make_cleaner(run, lk, now)(line, cells)
 
 
 def process_referrals(run) -> None:
