@@ -50,15 +50,6 @@ def log(db: str, text: str) -> None:
     print(f"[{db}] imports: {text}", file=sys.stderr, flush=True)
 
 
-def fresh_url(url: str) -> str:
-    if url.startswith("sqlite"):
-        path = url.split("sqlite:///", 1)[1]
-        base = path[:-len(".sqlite3")] if path.endswith(".sqlite3") else path
-        return f"sqlite:///{base}-imports.sqlite3"
-    server, name = url.rsplit("/", 1)
-    return f"{server}/{name.split('?')[0]}_imports"
-
-
 def npi_for(n: int) -> str:
     """A valid NPI (Luhn over 80840 + 9 digits) from a number."""
     body = f"1{n:08d}"
@@ -187,14 +178,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    url = fresh_url(os.environ["DATABASE_URL"])
-    db = "sqlite" if url.startswith("sqlite") else "postgresql"
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "refnet.settings")
-    os.environ.setdefault("DEBUG", "false")
-    import django
+    from bench.fresh import use_fresh_database
 
-    django.setup()
+    url, db = use_fresh_database("imports")
     DATA.mkdir(parents=True, exist_ok=True)
     say = lambda text: log(db, text)  # noqa: E731
     path = DATA / f"referrals-{args.rows}-p{args.source_partners}-s{args.seed}.csv"

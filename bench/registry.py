@@ -45,15 +45,6 @@ def log(db: str, text: str) -> None:
     print(f"[{db}] registry: {text}", file=sys.stderr, flush=True)
 
 
-def fresh_url(url: str) -> str:
-    if url.startswith("sqlite"):
-        path = url.split("sqlite:///", 1)[1]
-        base = path[:-len(".sqlite3")] if path.endswith(".sqlite3") else path
-        return f"sqlite:///{base}-nppes.sqlite3"
-    server, name = url.rsplit("/", 1)
-    return f"{server}/{name.split('?')[0]}_nppes"
-
-
 def generate(path: Path, rows: int, states: list[str], seed: int, say) -> None:
     if path.exists():
         return
@@ -132,14 +123,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    url = fresh_url(os.environ["DATABASE_URL"])
-    db = "sqlite" if url.startswith("sqlite") else "postgresql"
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "refnet.settings")
-    os.environ.setdefault("DEBUG", "false")
-    import django
+    from bench.fresh import use_fresh_database
 
-    django.setup()
+    url, db = use_fresh_database("nppes")
     DATA.mkdir(parents=True, exist_ok=True)
     say = lambda text: log(db, text)  # noqa: E731
     files = {
