@@ -61,33 +61,40 @@ def _locked_out(request: HttpRequest) -> HttpResponse | None:
     return get_lockout_response(request, credentials=credentials)
 
 
-def _code_failed(request: HttpRequest, form: CodeForm, device=None) -> HttpResponse | None:
+def _code_failed(request: HttpRequest, form: CodeForm, wait_until=None) -> HttpResponse | None:
     credentials = _credentials(request.user)
     user_login_failed.send(sender=__name__, credentials=credentials, request=request)
     if getattr(request, "axes_locked_out", False):
         logout(request)
         return get_lockout_response(request, credentials=credentials)
-    message = "That code did not work. Check the time on your phone and try again."
-    if device is not None:
-        allowed, data = device.verify_is_allowed()
-        if not allowed and data and data.get("failure_count", 0) >= 2:
-            # django-otp doubles the wait after each wrong code: say until when.
-            message += (" After several wrong codes the next try is possible from "
-                        f"{timezone.localtime(data['locked_until']):%H:%M:%S}.")
-    form.add_error("code", message)
+    if wait_until is not None:
+        # django-otp doubles the wait after each wrong code; the code was not even checked.
+        form.add_error("code", "Too many wrong codes: the next try is possible from "
+                               f"{timezone.localtime(wait_until):%H:%M:%S}.")
+    else:
+        form.add_error("code", "That code did not work. Check the time on your phone and "
+                               "try again.")
     return None
+
+
+def _wait_until(device):
+    """When a throttled device accepts a try again, or None if it does now."""
+    allowed, data = device.verify_is_allowed()
+    return None if allowed else (data or {}).get("locked_until")
 
 
 def _matching_device(user: User, code: str):
     """A 6-digit code is checked against the authenticator app, anything else against the
-    backup codes; each device throttles its own failures (django-otp)."""
+    backup codes; each device throttles its own failures (django-otp). Returns the device
+    that accepted the code, else None and when the next try is possible (if throttled)."""
     model = TOTPDevice if code.isdigit() and len(code) == 6 else StaticDevice
+    wait_until = None
     with transaction.atomic():
-        devices = list(model.objects.select_for_update().filter(user=user, confirmed=True))
-        for device in devices:
+        for device in model.objects.select_for_update().filter(user=user, confirmed=True):
+            wait_until = wait_until or _wait_until(device)
             if device.verify_token(code):
                 return device, None
-    return None, (devices[0] if devices else None)
+    return None, wait_until
 
 
 @public
@@ -104,7 +111,7 @@ def verify(request: HttpRequest) -> HttpResponse:
         if (locked := _locked_out(request)) is not None:
             return locked
         if form.is_valid():
-            device, tried = _matching_device(user, form.cleaned_data["code"])
+            device, wait_until = _matching_device(user, form.cleaned_data["code"])
             if device is not None:
                 request.session.cycle_key()
                 otp_login(request, device)
@@ -114,7 +121,7 @@ def verify(request: HttpRequest) -> HttpResponse:
                     messages.warning(request, f"You used a backup code; {left} left. "
                                      "Make new ones under Two-step sign-in if you run low.")
                 return redirect(_next_url(request))
-            if (locked := _code_failed(request, form, tried)) is not None:
+            if (locked := _code_failed(request, form, wait_until)) is not None:
                 return locked
     return render(request, "twofactor/verify.html", {
         "form": form, "next": _next_url(request), "second_factor_pending": True})
@@ -135,6 +142,7 @@ def enroll(request: HttpRequest) -> HttpResponse:
         if (locked := _locked_out(request)) is not None:
             return locked
         if form.is_valid():
+            wait_until = _wait_until(device)
             codes = totp_enroll_confirm(device=device, token=form.cleaned_data["code"],
                                         address=client_ip(request))
             if codes is not None:
@@ -145,8 +153,7 @@ def enroll(request: HttpRequest) -> HttpResponse:
                 request.session[BACKUP_CODES_ONCE] = codes
                 return redirect(f"{reverse('twofactor:backup_codes')}?"
                                 f"next={_next_url(request)}")
-            device.refresh_from_db()
-            if (locked := _code_failed(request, form, device)) is not None:
+            if (locked := _code_failed(request, form, wait_until)) is not None:
                 return locked
     uri = device.config_url
     return render(request, "twofactor/enroll.html", {
