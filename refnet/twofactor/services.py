@@ -58,7 +58,7 @@ def _backup_codes_replace(*, user_id: int) -> list[str]:
     return codes
 
 
-def second_factor_reset(*, user: User, by: User, reason: str, address: str | None) -> int:
+def second_factor_reset(*, user: User, by: User | None, reason: str, address: str | None) -> int:
     """Remove `user`'s authenticator app and backup codes (lost phone). A manager or admin
     then enrols again at the next log-in. Returns how many devices were removed."""
     with transaction.atomic():

@@ -53,3 +53,23 @@ def test_only_admins_reset_second_factors(login, users):
     assert response.status_code == 403
     assert client.get(reverse("twofactor:users")).status_code == 403
     assert TOTPDevice.objects.filter(user=users["front_desk"]).exists()
+
+
+def test_the_command_line_resets_when_no_admin_can_sign_in(users, capsys):
+    from django.core.management import call_command
+
+    totp_device_for(users["admin"])
+    call_command("second_factor_reset", "adam", reason="only admin lost phone")
+    assert not TOTPDevice.objects.filter(user=users["admin"]).exists()
+    event = SecondFactorEvent.objects.get(user=users["admin"])
+    assert event.by is None and "only admin lost phone" in event.reason
+    assert "Removed 1 device(s) of adam" in capsys.readouterr().out
+
+
+def test_the_demo_logins_say_managers_and_admins_set_up_an_app(users):
+    from refnet.practice.demo import DEMO_PASSWORD, logins_table
+
+    table = logins_table()
+    assert DEMO_PASSWORD in table
+    assert table.count("set up at first log-in") == 2  # manager and admin
+    assert table.count("optional") == 3
