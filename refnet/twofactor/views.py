@@ -2,6 +2,7 @@
 admin's reset for a lost phone. Writes are in services.py."""
 
 import base64
+from urllib.parse import urlencode
 
 import segno
 from axes.handlers.proxy import AxesProxyHandler
@@ -152,7 +153,7 @@ def enroll(request: HttpRequest) -> HttpResponse:
                 sign_in_completed(request, user)
                 request.session[BACKUP_CODES_ONCE] = codes
                 return redirect(f"{reverse('twofactor:backup_codes')}?"
-                                f"next={_next_url(request)}")
+                                f"{urlencode({'next': _next_url(request)})}")
             if (locked := _code_failed(request, form, wait_until)) is not None:
                 return locked
     uri = device.config_url
@@ -196,7 +197,8 @@ def backup_codes_new(request: HttpRequest) -> HttpResponse:
         return redirect("twofactor:security")
     request.session[BACKUP_CODES_ONCE] = backup_codes_issue(user=request.user,
                                                             address=client_ip(request))
-    return redirect(f"{reverse('twofactor:backup_codes')}?next={reverse('twofactor:security')}")
+    return redirect(f"{reverse('twofactor:backup_codes')}?"
+                    f"{urlencode({'next': reverse('twofactor:security')})}")
 
 
 @requires(Cap.ADMIN)
