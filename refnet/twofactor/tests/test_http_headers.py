@@ -20,8 +20,11 @@ PRODUCTION_ENV = {
 
 
 def _run(args, env_extra, tmp_path):
+    # A clean production environment: nothing the test process set for itself (the browser
+    # tests' DJANGO_ALLOW_ASYNC_UNSAFE would rightly fail the deploy check).
     env = {k: v for k, v in os.environ.items()
-           if k not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE")}
+           if k not in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_SETTINGS_MODULE",
+                        "DJANGO_ALLOW_ASYNC_UNSAFE") and not k.startswith("REFNET_")}
     env.update(PRODUCTION_ENV, REFNET_DATA_DIR=str(tmp_path), **env_extra)
     env["DJANGO_SETTINGS_MODULE"] = "refnet.settings"
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True,
