@@ -538,11 +538,12 @@ def report_calls(slug: str, cases: list[Case], count: int, user: Any) -> list[tu
     from django.urls import reverse
 
     from refnet.reports.selectors import REPORTS
+    from refnet.twofactor.testing import force_login_verified
 
     spec = REPORTS[slug]
     raw = FLOORS.get(slug)
     client = Client()
-    client.force_login(user)
+    force_login_verified(client, user)  # a manager: the session has passed the second factor
     url = reverse("reports:report", args=[slug])
 
     def get(case: Case) -> None:

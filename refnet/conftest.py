@@ -10,6 +10,7 @@ from refnet.accounts.models import Role, User
 from refnet.partners.services import contact_create, partner_create
 from refnet.practice.models import Location, ServiceLine
 from refnet.referrals.services import patient_create, referral_record
+from refnet.twofactor.testing import force_login_verified
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -100,10 +101,11 @@ def make_referral(db, location, make_patient, make_partner):
 
 @pytest.fixture
 def login(client, users):
-    """login("coordinator") -> the test client, logged in as that role's user."""
+    """login("coordinator") -> the test client, logged in as that role's user. Managers and
+    admins also pass the second factor (a confirmed authenticator app is made for them), so
+    the session is as after a full sign-in; twofactor/tests cover the code step itself."""
 
     def as_role(role: str):
-        client.force_login(users[role])
-        return client
+        return force_login_verified(client, users[role])
 
     return as_role

@@ -33,7 +33,11 @@ INSTALLED_APPS = [
     "django_htmx",
     "simple_history",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "refnet.accounts",
+    "refnet.twofactor",
     "refnet.practice",
     "refnet.partners",
     "refnet.referrals",
@@ -54,15 +58,22 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "refnet.twofactor.middleware.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): has this session passed the second factor?
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "refnet.twofactor.middleware.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Before the role check: an unverified manager reaches nothing but the code step.
+    "refnet.twofactor.middleware.SecondFactorMiddleware",
     "refnet.accounts.middleware.RoleRequiredMiddleware",
     # Axes goes last: it turns repeated failed logins into a lockout response.
     "axes.middleware.AxesMiddleware",
@@ -137,17 +148,68 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.5)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
+# Off: a correct password alone must not wipe failed second-factor codes. The failures are
+# cleared when the whole sign-in succeeds (refnet.twofactor.signals.sign_in_completed).
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+# After this many minutes without a request the session ends (0: never). The last-seen
+# time is written at most once a minute, so busy sessions do not write on every request.
+REFNET_IDLE_TIMEOUT_MINUTES = env.int("REFNET_IDLE_TIMEOUT_MINUTES", default=15)
+
+# Second factor (django-otp): managers and admins must use an authenticator app (TOTP);
+# backup codes are django-otp's static tokens. Wrong codes also count toward the lockout.
+OTP_TOTP_ISSUER = env.str("REFNET_OTP_ISSUER", default="refnet")
+
+# Cookies: HttpOnly (no script reads them; pages carry the CSRF token in the form or in
+# hx-headers), SameSite=Lax, and Secure whenever DEBUG is off.
 SESSION_COOKIE_HTTPONLY = True
-CSRF_COOKIE_HTTPONLY = False  # the intake page's fetch() reads the token from the form instead
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env.bool("REFNET_SECURE_COOKIES", default=not DEBUG)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# HTTPS. Behind a TLS proxy (nginx, Caddy) that sets X-Forwarded-Proto, set
+# REFNET_TRUST_X_FORWARDED_PROTO=true, and only then: otherwise any client could claim https.
+SECURE_SSL_REDIRECT = env.bool("REFNET_SSL_REDIRECT", default=not DEBUG)
+if env.bool("REFNET_TRUST_X_FORWARDED_PROTO", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REDIRECT_EXEMPT = [r"^health/?$"]  # a load balancer's plain-http probe
+SECURE_HSTS_SECONDS = env.int("REFNET_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("REFNET_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("REFNET_HSTS_PRELOAD", default=True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+REFNET_PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), "
+    "microphone=(), payment=(), usb=()"
+)
+
+# Content-Security-Policy (django-csp), in every mode: scripts and styles only from our own
+# static files; no inline script. Inline style *attributes* are allowed (bar widths, the
+# server-drawn SVG charts), inline <style> elements are not.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="America/New_York")

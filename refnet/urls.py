@@ -5,6 +5,7 @@ from refnet.accounts import views as account_views
 
 urlpatterns = [
     path("", account_views.home, name="home"),
+    path("accounts/two-step/", include("refnet.twofactor.urls")),
     path("accounts/", include("refnet.accounts.urls")),
     path("partners/", include("refnet.partners.urls")),
     path("referrals/", include("refnet.referrals.urls")),

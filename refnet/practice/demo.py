@@ -820,14 +820,35 @@ def _write_referrals(rng: random.Random, plans: list[ReferralPlan], specs: list[
 
 
 def logins_table() -> str:
-    """The demo logins, one line per role, with the shared password."""
+    """The demo logins, one line per role, with the shared password and what the first log-in
+    asks for: managers and admins set up an authenticator app (second factor) the first time."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from refnet.twofactor.policy import role_requires_second_factor
+
     lines = [f"Demo logins (password for every one: {DEMO_PASSWORD})",
-             f"  {'role':<22} {'username':<12} {'default location':<18} status"]
+             f"  {'role':<22} {'username':<12} {'default location':<18} {'second factor':<26} "
+             "status"]
     known = {u.username: u for u in User.objects.filter(
         username__in=[d[0] for d in DEMO_USERS]).select_related("default_location")}
+    enrolled = set(TOTPDevice.objects.filter(user__in=known.values(), confirmed=True)
+                   .values_list("user__username", flat=True))
     for username, role, *_ in DEMO_USERS:
         user = known.get(username)
         where = user.default_location.name if user and user.default_location else "-"
+        if username in enrolled:
+            second = "app set up"
+        elif role_requires_second_factor(user or User(role=role)):
+            second = "set up at first log-in"
+        else:
+            second = "optional"
         status = "ready" if user and user.is_active else "missing: run demo --reset"
-        lines.append(f"  {role.label:<22} {username:<12} {where:<18} {status}")
+        lines.append(f"  {role.label:<22} {username:<12} {where:<18} {second:<26} {status}")
+    lines += [
+        "Managers and admins sign in with a second factor: the first log-in shows a QR code",
+        "(and the key as text) for an authenticator app on your phone (Google or Microsoft",
+        "Authenticator, 1Password, Aegis, FreeOTP...), then asks for its 6-digit code and",
+        "shows one-time backup codes. Lost the phone? An admin resets it under Second factors,",
+        "or on the server: refnet second_factor_reset <username> --reason \"...\"",
+    ]
     return "\n".join(lines)

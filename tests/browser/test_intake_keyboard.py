@@ -3,18 +3,11 @@ and finds it in the pipeline."""
 
 import pytest
 
-from refnet.conftest import PASSWORD
 from refnet.referrals.models import Referral
 
+from .conftest import log_in  # noqa: F401  (the other browser tests import it from here)
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page, live_server, username):
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.keyboard.type(username)  # the username box has focus on arrival
-    page.keyboard.press("Tab")
-    page.keyboard.type(PASSWORD)
-    page.keyboard.press("Enter")
 
 
 def test_keyboard_only_intake_with_a_misspelled_source(

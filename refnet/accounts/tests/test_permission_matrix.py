@@ -13,6 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from refnet.accounts.models import Role
 from refnet.accounts.permissions import CAPABILITIES
+from refnet.twofactor.testing import force_login_verified
 
 
 def _walk(patterns, prefix=""):
@@ -46,7 +47,7 @@ def test_every_view_declares_who_may_use_it():
 
 @pytest.mark.parametrize("role", [r.value for r in Role])
 def test_each_role_reaches_exactly_what_its_capabilities_allow(client, users, role):
-    client.force_login(users[role])
+    force_login_verified(client, users[role])
     wrong = []
     for url, view in PROTECTED:
         allowed = role in CAPABILITIES[view.refnet_capability]

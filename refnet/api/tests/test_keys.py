@@ -7,6 +7,7 @@ from django.db import connection
 
 from refnet.api.keys import api_key_create, api_key_revoke
 from refnet.api.models import ApiKey
+from refnet.twofactor.testing import force_login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -56,5 +57,5 @@ def test_last_use_and_address_are_recorded(client, make_key):
 
 
 def test_a_logged_in_session_is_not_a_key(client, users):
-    client.force_login(users["admin"])
+    force_login_verified(client, users["admin"])
     assert client.get("/api/partners").status_code == 401

@@ -3,6 +3,7 @@
 import pytest
 
 from refnet.accounts.models import AuditEvent
+from refnet.twofactor.testing import force_login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +60,7 @@ def test_follow_ups_need_a_role_that_sees_everyones(api):
 
 def test_key_management_pages_are_for_admins_only(client, users):
     for role in ("front_desk", "coordinator", "outreach", "manager"):
-        client.force_login(users[role])
+        force_login_verified(client, users[role])
         assert client.get("/settings/api-keys/").status_code == 403
-    client.force_login(users["admin"])
+    force_login_verified(client, users["admin"])
     assert client.get("/settings/api-keys/").status_code == 200

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from refnet.imports.models import ImportJob, ImportMapping, JobStatus
 from refnet.referrals.models import Patient, Referral
+from refnet.twofactor.testing import force_login_verified
 
 CSV = ("Received,First name,Last name,Clinic\n"
        "2024-01-05,Ada,Okafor,Main Street Clinic\n"
@@ -19,7 +20,7 @@ CSV = ("Received,First name,Last name,Clinic\n"
 @pytest.fixture
 def client_as(client, users):
     def as_role(role):
-        client.force_login(users[role])
+        force_login_verified(client, users[role])
         return client
     return as_role
 

@@ -13,6 +13,7 @@ from refnet.practice.models import Location, ServiceLine
 from refnet.registry.models import ComplementaryPair, RegistryProvider
 from refnet.registry.selectors import finder_candidates
 from refnet.registry.synthetic import npi
+from refnet.twofactor.testing import force_login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +80,7 @@ def test_filters_radius_specialty_and_entity(world):
 
 
 def test_finder_page_shows_why(client, users, world):
-    client.force_login(users["outreach"])
+    force_login_verified(client, users["outreach"])
     page = client.get(reverse("registry:finder"), {"radius": 10}).content.decode()
     assert "3 matches within 10 miles" in page
     assert page.index("Cara Family, MD") < page.index("Ann PT, DPT") < page.index("Ben Chiro")
@@ -87,7 +88,7 @@ def test_finder_page_shows_why(client, users, world):
 
 
 def test_add_as_prospect_creates_partner_and_first_followup_once(client, users, world):
-    client.force_login(users["outreach"])
+    force_login_verified(client, users["outreach"])
     ann = world["A"]
     url = reverse("registry:add", args=[ann.npi])
     owner = users["manager"]
@@ -109,17 +110,17 @@ def test_add_as_prospect_creates_partner_and_first_followup_once(client, users, 
 
 
 def test_add_without_htmx_redirects_with_a_message_and_defaults_owner(client, users, world):
-    client.force_login(users["outreach"])
+    force_login_verified(client, users["outreach"])
     response = client.post(reverse("registry:add", args=[world["B"].npi]), follow=True)
     assert "is now a prospect owned by" in response.content.decode()
     assert Partner.objects.get(npi=str(world["B"].npi)).owner == users["outreach"]
 
 
 def test_pairs_managers_edit_outreach_only_read(client, users, world):
-    client.force_login(users["outreach"])
+    force_login_verified(client, users["outreach"])
     assert client.get(reverse("registry:pairs")).status_code == 200
     assert client.post(reverse("registry:pair_add"), {}).status_code == 403
-    client.force_login(users["manager"])
+    force_login_verified(client, users["manager"])
     response = client.post(reverse("registry:pair_add"), {
         "taxonomy": "2084n0400x", "label": "Neurology", "practice_offers": "Orthop",
         "weight": "0.7"})
@@ -144,7 +145,7 @@ def test_pairs_managers_edit_outreach_only_read(client, users, world):
     ("front_desk", 403, 403), ("coordinator", 403, 403), ("outreach", 200, 403),
     ("manager", 200, 200), ("admin", 200, 200)])
 def test_who_may_use_the_finder_and_imports(client, users, world, role, finder, imports):
-    client.force_login(users[role])
+    force_login_verified(client, users[role])
     assert client.get(reverse("registry:finder")).status_code == finder
     assert client.post(reverse("registry:add", args=[world["A"].npi])).status_code in (
         (403,) if finder == 403 else (302,))
@@ -153,6 +154,6 @@ def test_who_may_use_the_finder_and_imports(client, users, world, role, finder, 
 
 def test_hostile_names_are_shown_as_text(client, users, world):
     RegistryProvider.objects.filter(pk=world["A"].pk).update(name="<script>x()</script>")
-    client.force_login(users["outreach"])
+    force_login_verified(client, users["outreach"])
     page = client.get(reverse("registry:finder")).content.decode()
     assert "<script>x()" not in page and "&lt;script&gt;x()" in page

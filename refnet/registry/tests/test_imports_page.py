@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from refnet.registry.models import ImportStatus, RegistryImport, RegistryProvider, Taxonomy
 from refnet.registry.services.nucc import nucc_import
+from refnet.twofactor.testing import force_login_verified
 
 from .conftest import person
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 def manager(client, users, settings, tmp_path):
     settings.REFNET_REGISTRY_IMPORT_INLINE = True
     settings.DATA_DIR = tmp_path
-    client.force_login(users["manager"])
+    force_login_verified(client, users["manager"])
     return client
 
 
