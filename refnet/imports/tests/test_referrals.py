@@ -227,3 +227,47 @@ def test_small_batches_match_patients_across_batches_and_keep_the_rollups_exact(
     assert again.status == JobStatus.DONE and Referral.objects.count() == 6
     assert again.report["counts"]["already"] == 6
     assert rollup_check() == []
+
+
+def _indexes() -> set[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        return {row[0] for row in cursor.fetchall()}
+
+
+@pytest.mark.parametrize("bad", [False, True])
+def test_a_large_file_sets_the_indexes_aside_and_matches_patients_the_same(
+        write, setup, monkeypatch, make_patient, make_referral, bad):
+    """SQLite, all or nothing, a file large next to the tables: the secondary indexes are
+    dropped before the first insert and rebuilt at the end (or put back by the rollback);
+    patients that were there before are still found by MRN and by name + birth date,
+    across batches."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL keeps its indexes")
+    monkeypatch.setattr("refnet.imports.referral_rows.BATCH", 2)
+    monkeypatch.setattr("refnet.imports.referral_rows.REBUILD_MIN_ROWS", 0)
+    old_ada = make_patient(first_name="Ada", last_name="Okafor", mrn="M-1")
+    eli = make_patient(first_name="Eli", last_name="Stone", birth_date=date(1970, 5, 6))
+    make_referral(patient=eli)
+    before = _indexes()
+    more = ("R5,2024-02-01,Eli,Stone,5/6/1970,,,,Westside Clinic,,contacted,\n"
+            "R6,2024-02-02,Eli,Stone,5/6/1970,,,,Westside Clinic,,received,\n")
+    broken = "R7,2024-02-03,Fay,Gray,,,,Nobody Known,Main Street Clinic,,,\n" if bad else ""
+    job = job_commit(job=start(write, setup, HEADER + GOOD + more + broken))
+    assert _indexes() == before
+    if bad:
+        assert job.status == JobStatus.FAILED and Referral.objects.count() == 1
+        return
+    assert job.status == JobStatus.DONE, job.message
+    assert any("indexes rebuilt" in note for note in job.report["notes"])
+    ids = {i.value: i.referral.patient_id
+           for i in ReferralIdentifier.objects.select_related("referral")}
+    assert ids["R1"] == ids["R3"] == old_ada.pk
+    assert ids["R5"] == ids["R6"] == eli.pk
+    assert Patient.objects.count() == 4  # Ada and Eli from before; Bea and Cy new
+    assert rollup_check() == []
+    assert rollup_triggers_installed()
