@@ -26,7 +26,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -92,7 +92,7 @@ class Lookups:
         ("sex", cleaning.Choices(SEXES, SEX_SYNONYMS), ""),
         ("priority", cleaning.Choices(PRIORITIES), "routine"),
         ("status", cleaning.Choices(ReferralStatus.choices, STATUS_SYNONYMS),
-         ReferralStatus.RECEIVED),
+         ReferralStatus.RECEIVED.value),
         ("outcome", cleaning.Choices(Outcome.choices), "")))
     folded: dict[str, str] = field(default_factory=dict)
     created_sources: dict[tuple, int] = field(default_factory=dict)
@@ -440,6 +440,9 @@ def process_referrals(run) -> None:
         whole.start()
         lk.aside = _IndexesAside()
     counts = run.counts
+    if _use_reader(run):
+        _process_with_reader(run, lk, now, whole, good_rows)
+        return
     rows = 0
     try:
         for line, cells in run.table.rows():
@@ -465,6 +468,126 @@ def process_referrals(run) -> None:
         whole.finish()
     if lk.aside is not None and not run.error_lines:  # else the engine rolls it all back
         lk.aside.finish()
+
+
+# --- Reading and checking in a second process (refnet.pipe) -------------------------------
+# For a large CSV, `python -m refnet.imports.referral_reader` reads and checks the rows
+# (make_cleaner, with the lookups built here) while this process matches and writes them:
+# two cores, each with about half the work. Problems come back with each batch and are
+# reported here in line order before the batch is written, as in one process.
+PIPELINE_MIN_BYTES = 8 * 1024 * 1024
+_LOOKUP_FIELDS = ("locations", "location_names", "default_location", "service_lines",
+                  "service_line_names", "by_npi", "by_name", "names", "name_ids")
+
+
+def _use_reader(run) -> bool:
+    import os
+
+    from .reading import is_xlsx
+
+    return (PIPELINE_MIN_BYTES is not None and run.table.size >= PIPELINE_MIN_BYTES
+            and not is_xlsx(run.table.path) and (os.cpu_count() or 1) >= 2)
+
+
+class _ReaderProgress:
+    """Stands for the run's table while the reader process reads the file."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.done = size, 0
+
+    def bytes_done(self) -> int:
+        return self.done
+
+
+def _process_with_reader(run, lk: Lookups, now: datetime, whole: _Rollups | None,
+                         good_rows: bool) -> None:
+    from refnet.pipe import run_child
+
+    options = {"path": str(run.table.path), "columns": run.columns,
+               "date_orders": run.date_orders, "now": now.isoformat(), "batch": BATCH,
+               "create_sources": bool(run.job.options.get("create_sources")),
+               "lookups": {name: getattr(lk, name) for name in _LOOKUP_FIELDS}}
+    table, progress = run.table, _ReaderProgress(run.table.size)
+    run.table = progress
+    counts = run.counts
+    adapt_dt = connection.ops.adapt_datetimefield_value
+    adapt_date = connection.ops.adapt_datefield_value
+    try:
+        for rows_read, done, problems, cleaned in run_child(
+                "refnet.imports.referral_reader", options, name="referral-reader"):
+            for line, target, message, value in problems:
+                run.problem(line, target, message, value)
+            for r in cleaned:  # what marshal cannot carry: dates
+                received = r["received"]
+                if r["received_db"] is None:
+                    r["received_db"] = adapt_dt(datetime.fromisoformat(received))
+                birth = r["birth_date"]
+                if birth:
+                    birth = r["birth_date"] = date.fromordinal(birth)
+                    if r["birth_db"] is None:
+                        r["birth_db"] = adapt_date(birth)
+            counts["rows"], progress.done = rows_read, done
+            if cleaned:
+                _flush(run, cleaned, lk, whole, atomic=good_rows)
+            run.tick(rows_read)
+    finally:
+        run.table = table
+    if whole is not None:
+        whole.finish()
+    if lk.aside is not None and not run.error_lines:
+        lk.aside.finish()
+
+
+def reader_rows(options: dict):
+    """In the reader process: (rows read, bytes read, problems, checked rows) per batch.
+    Rows are make_cleaner's dicts with the received time as UTC ISO text (it sorts like
+    the time) and the birth date as its ordinal."""
+    from types import SimpleNamespace
+
+    from .reading import open_table
+
+    columns = options["columns"]
+    problems: list[tuple] = []
+
+    def cell(cells: list, target: str):
+        index = columns.get(target)
+        return "" if index is None or index >= len(cells) else cells[index]
+
+    def problem(line: int, target: str, message: str, value="") -> None:
+        problems.append((line, target, message, cell_text(value)[:200]))
+
+    run = SimpleNamespace(columns=columns, date_orders=options["date_orders"], cell=cell,
+                          problem=problem,
+                          job=SimpleNamespace(options={"create_sources":
+                                                       options["create_sources"]}))
+    lk = Lookups(tz=timezone.get_default_timezone(), **options["lookups"])
+    clean = make_cleaner(run, lk, datetime.fromisoformat(options["now"]))
+    utc = UTC
+    batch_rows, size = [], options["batch"]
+    rows = 0
+    with open_table(options["path"]) as table:
+        for line, cells in table.rows():
+            rows += 1
+            if cells.__class__ is not list:
+                problem(line, "", f"the row cannot be read: {cells}")
+                continue
+            r = clean(line, cells)
+            if r is None:
+                continue
+            r["received"] = r["received"].astimezone(utc).isoformat()
+            if r["received_db"].__class__ is not str:
+                r["received_db"] = None
+            birth = r["birth_date"]
+            if birth is not None:
+                r["birth_date"] = birth.toordinal()
+                if r["birth_db"].__class__ is not str:
+                    r["birth_db"] = None
+            batch_rows.append(r)
+            if len(batch_rows) >= size:
+                yield rows, table.bytes_done(), problems[:], batch_rows
+                problems.clear()
+                batch_rows = []
+        yield rows, table.size, problems[:], batch_rows
 
 
 def _flush(run, rows: list[dict], lk: Lookups, whole: _Rollups | None, *,

@@ -271,3 +271,37 @@ def test_a_large_file_sets_the_indexes_aside_and_matches_patients_the_same(
     assert Patient.objects.count() == 4  # Ada and Eli from before; Bea and Cy new
     assert rollup_check() == []
     assert rollup_triggers_installed()
+
+
+def _outcome(job):
+    rows = sorted(
+        (i.value, i.referral.patient.last_name, i.referral.patient.birth_date,
+         i.referral.received_at, i.referral.status, i.referral.source_partner_id,
+         i.referral.location_id, i.referral.priority)
+        for i in ReferralIdentifier.objects.select_related("referral__patient"))
+    return (job.status, job.rows_total, job.rows_ok, job.rows_error,
+            [(p["line"], p["field"], p["message"]) for p in job.report["problems"]], rows,
+            Patient.objects.count())
+
+
+@pytest.mark.parametrize("mode", [ImportMode.ALL_OR_NOTHING, ImportMode.GOOD_ROWS])
+def test_the_reader_process_gives_the_same_import_as_one_process(
+        write, setup, monkeypatch, mode):
+    """A large CSV is read and checked in a second process (refnet.imports.referral_reader);
+    forced here on a small file: the same problems on the same lines, the same rows."""
+    from django.db import transaction
+
+    monkeypatch.setattr("refnet.imports.referral_rows.BATCH", 2)
+    more = ("R5,2024-02-01,Eli,Stone,5/6/1970,,,,Westside Clinic,,contacted,\n"
+            "R6,2024-02-02,Eli,Stone,5/6/1970,,,,Westside Clinic,,received,\n")
+    content = HEADER + GOOD + more + BAD
+    outcomes = []
+    for minimum in (None, 0):
+        monkeypatch.setattr("refnet.imports.referral_rows.PIPELINE_MIN_BYTES", minimum)
+        sid = transaction.savepoint()
+        job = job_commit(job=start(write, setup, content, mode=mode, name=f"r{minimum}.csv"))
+        outcomes.append(_outcome(job))
+        assert rollup_check() == []
+        transaction.savepoint_rollback(sid)
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][4]  # the bad rows were reported
