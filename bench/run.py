@@ -83,6 +83,8 @@ def suite_command(suite: str, args: argparse.Namespace, out_path: Path) -> list[
     if suite == "intake":
         command += ["--queries", str(args.queries), "--rounds", str(args.rounds),
                     "--saves", str(args.saves)]
+    if suite == "imports":  # the median of --rounds imports of the same file
+        command += ["--rounds", str(args.rounds)]
     return command
 
 

@@ -23,6 +23,7 @@ urlpatterns = [
     path("settings/api-keys/", include("refnet.api.urls_keys")),
     path("fhir/", include("refnet.fhir.urls")),
     path("hl7/", include("refnet.hl7.urls")),
+    path("integrations/", include("refnet.hl7.urls_integrations")),
     path("u/", include("refnet.outbox.public_urls")),
     path("admin/", admin.site.urls),
 ]

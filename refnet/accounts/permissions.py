@@ -42,6 +42,7 @@ class Cap(StrEnum):
     PLAN_EDIT = "plan.edit"  # the growth plan
     IMPORT_RUN = "import.run"  # CSV/XLSX imports of partners and referrals
     API_KEYS = "api.keys"  # create and revoke API keys
+    INTEGRATIONS = "integrations"  # HL7 subscribers; the HL7/FHIR message log (PHI)
     ADMIN = "admin"
 
 
@@ -76,6 +77,9 @@ CAPABILITIES: dict[Cap, set[Role]] = {
     Cap.PLAN_EDIT: {Role.MANAGER, Role.ADMIN},
     Cap.IMPORT_RUN: {Role.COORDINATOR, Role.MANAGER, Role.ADMIN},
     Cap.API_KEYS: {Role.ADMIN},
+    # The message log shows raw HL7 messages and FHIR bodies (PHI): only roles that may
+    # see patients (test_permission_matrix checks it).
+    Cap.INTEGRATIONS: {Role.MANAGER, Role.ADMIN},
     Cap.ADMIN: {Role.ADMIN},
 }
 

@@ -33,8 +33,10 @@ def _digest(raw: str) -> str:
 
 @transaction.atomic
 def api_key_create(*, name: str, role: str, resources: list[str], can_read: bool = True,
-                   can_write: bool = False, by: User | None) -> tuple[ApiKey, str]:
-    """A new key and its secret. The secret is returned here once and never stored."""
+                   can_write: bool = False, by: User | None,
+                   raw: str | None = None) -> tuple[ApiKey, str]:
+    """A new key and its secret. The secret is returned here once and never stored.
+    `raw` is for the demo only (`refnet demo` publishes its key, like its password)."""
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "Name the integration that will use this key."})
@@ -47,8 +49,11 @@ def api_key_create(*, name: str, role: str, resources: list[str], can_read: bool
         raise ValidationError({"resources": "Choose at least one resource."})
     if not (can_read or can_write):
         raise ValidationError({"can_read": "A key must be allowed to read or to write."})
-    prefix = secrets.token_hex(4)
-    raw = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    if raw is None:
+        prefix = secrets.token_hex(4)
+        raw = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    else:
+        prefix = raw[len(KEY_PREFIX):].split("_", 1)[0]
     key = ApiKey.objects.create(
         name=name[:100], prefix=prefix, key_hash=_digest(raw), role=role,
         resources=sorted(set(resources)), can_read=can_read, can_write=can_write,

@@ -4,11 +4,13 @@ the views are @public to the session middleware and check the key themselves."""
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from refnet.accounts.audit import audit_patients
@@ -27,9 +29,11 @@ from .mapping import (
     referral_to_service_request,
     referral_to_task,
 )
+from .models import FhirRequest
 from .outcome import FhirError, Issue, operation_outcome
 from .services import service_request_receive
 
+log = logging.getLogger(__name__)
 FHIR_JSON = "application/fhir+json; charset=utf-8"
 ACCEPTED_TYPES = ("application/fhir+json", "application/json")
 MAX_BODY = 1024 * 1024
@@ -80,13 +84,45 @@ def fhir_endpoint(*, methods: tuple[str, ...], key: bool = True) -> Callable:
                             f"This key may not {'write' if write else 'read'} FHIR referrals.",
                             code="forbidden")])
                     kwargs["key"] = found
-                return view(request, *args, **kwargs)
+                response = view(request, *args, **kwargs)
             except FhirError as error:
-                return refusal(error)
+                response = refusal(error)
+            _log_request(request, response, kwargs.get("key"), kwargs.get("resource_id"))
+            return response
 
         return public(csrf_exempt(run))
 
     return wrap
+
+
+def _log_request(request: HttpRequest, response: HttpResponse, key: ApiKey | None,
+                 resource_id: str | None) -> None:
+    """One FhirRequest row per request (Integrations > Message log). A failure to log
+    never changes the answer."""
+    try:
+        outcome, message, referral_id = "", "", None
+        if response.status_code >= 400:
+            issues = json.loads(response.content).get("issue", [])
+            outcome = " ".join(dict.fromkeys(i.get("code", "") for i in issues))[:200]
+            message = (issues[0].get("diagnostics", "") if issues else "")[:500]
+        else:
+            located = response.get("Location", "").rsplit("/ServiceRequest/", 1)
+            found = located[1] if len(located) == 2 else (resource_id or "").removeprefix(
+                "referral-")
+            referral_id = int(found) if is_db_id(found) else None
+        body = ""
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if request.method == "POST" and length.isdigit() and int(length) <= MAX_BODY:
+            body = request.body[:MAX_BODY].decode("utf-8", "replace").replace("\x00", "")
+        FhirRequest.objects.create(
+            received_at=timezone.now(), method=request.method[:8],
+            path=request.get_full_path()[:500], actor=key.audit_name[:150] if key else "",
+            address=request.META.get("REMOTE_ADDR") or None, status=response.status_code,
+            outcome=outcome, message=message,
+            referral_id=referral_id if referral_id and Referral.objects.filter(
+                pk=referral_id).exists() else None, body=body)
+    except Exception:  # noqa: BLE001 - logged; the client still gets its answer
+        log.exception("could not log a FHIR request")
 
 
 def audit(request: HttpRequest, key: ApiKey, patient_ids, action: str, what: str) -> None:

@@ -13,7 +13,10 @@ class HL7MessageAdmin(admin.ModelAdmin):
     list_display = ("received_at", "channel", "sending_application", "sending_facility",
                     "control_id", "ack_code", "duplicate", "referral")
     list_filter = ("ack_code", "channel")
-    readonly_fields = [f.name for f in HL7Message._meta.fields]
+    # The message text names a patient: it is read on Integrations, where each view is
+    # audited, never here.
+    exclude = ("raw", "ack")
+    readonly_fields = [f.name for f in HL7Message._meta.fields if f.name not in ("raw", "ack")]
 
 
 @admin.register(HL7Outgoing)

@@ -17,8 +17,10 @@ class AckCode(models.TextChoices):
 
 
 class HL7Message(models.Model):
-    """One REF^I12 delivery and the ACK it got. Holds no message text (the referral holds
-    the data): what came from whom, what we answered, and which referral it made or found."""
+    """One REF^I12 delivery and the ACK it got: what came from whom, what we answered, and
+    which referral it made or found. `raw` is the message as received (it names a patient:
+    PHI, shown only to roles that may see patients, each view audited) and `ack` the ACK
+    sent back; both are shown on Integrations > Message log."""
 
     received_at = models.DateTimeField(db_index=True)
     channel = models.CharField(max_length=4, choices=InboundChannel.choices)
@@ -41,6 +43,8 @@ class HL7Message(models.Model):
     external_id = models.CharField(max_length=200, blank=True)
     external_namespace = models.CharField(max_length=200, blank=True)
     patient_identifiers = models.JSONField(default=list, blank=True)
+    raw = models.TextField(blank=True, help_text="The message as received (PHI).")
+    ack = models.TextField(blank=True, help_text="The ACK sent back.")
 
     class Meta:
         ordering = ["-received_at", "-id"]

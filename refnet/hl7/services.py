@@ -88,7 +88,7 @@ def service_line_for(ref: RefIn) -> ServiceLine | None:
 
 
 def _record(ref: RefIn, *, channel: str, actor: str, address: str | None, now: datetime,
-            path: str) -> tuple[HL7Message, Referral, bool]:
+            path: str, raw: str = "") -> tuple[HL7Message, Referral, bool]:
     header = ref.header
     with transaction.atomic():
         received = referral_receive(
@@ -99,7 +99,7 @@ def _record(ref: RefIn, *, channel: str, actor: str, address: str | None, now: d
         message = _log(header, channel=channel, actor=actor, address=address, now=now,
                        code="AA", referral=received.referral, duplicate=not received.created,
                        external_id=ref.external_id, external_namespace=ref.external_namespace,
-                       patient_identifiers=ref.patient_identifiers)
+                       patient_identifiers=ref.patient_identifiers, raw=raw)
         if received.created:
             AuditEvent.objects.create(
                 user=None, username=actor[:150], patient_id=received.referral.patient_id,
@@ -150,9 +150,11 @@ def hl7_receive(raw: bytes | str, *, channel: str, actor: str, address: str | No
         try:
             ref = parse_ref_i12(text)
             message, referral, created = _record(ref, channel=channel, actor=actor,
-                                                 address=address, now=now, path=path)
-            return Handled(ack_build(header, "AA", None, now=now, control_id=control_id),
-                           "AA", message, referral, created)
+                                                 address=address, now=now, path=path,
+                                                 raw=text)
+            ack = ack_build(header, "AA", None, now=now, control_id=control_id)
+            HL7Message.objects.filter(pk=message.pk).update(ack=ack)
+            return Handled(ack, "AA", message, referral, created)
         except Hl7Error as exc:
             error = exc
         except ValidationError as exc:
@@ -163,14 +165,15 @@ def hl7_receive(raw: bytes | str, *, channel: str, actor: str, address: str | No
             error = Hl7Error("The message could not be recorded because of an internal error; "
                              "send it again later.", "", 1, None, "207", "AE")
     message = None
+    ack = ack_build(header, error.ack, error, now=now, control_id=control_id)
     try:
         with transaction.atomic():
             message = _log(header, channel=channel, actor=actor, address=address, now=now,
-                           code=error.ack, error=error.message)
+                           code=error.ack, error=error.message, raw=text[:MAX_MESSAGE_BYTES],
+                           ack=ack)
     except Exception:
         log.exception("could not log a refused HL7 message")
-    return Handled(ack_build(header, error.ack, error, now=now, control_id=control_id),
-                   error.ack, message)
+    return Handled(ack, error.ack, message)
 
 
 # --- Replies -------------------------------------------------------------------------------
@@ -228,3 +231,19 @@ def reply_queue(*, event: ReferralEvent, now: datetime) -> HL7Outgoing | None:
         "message": text, "host": subscriber.host, "port": subscriber.port,
         "next_attempt_at": now})
     return outgoing
+
+
+# --- Subscribers (Integrations > HL7 subscribers) --------------------------------------------
+
+def subscriber_save(form) -> HL7Subscriber:
+    """Create or change a subscriber from a valid SubscriberForm."""
+    with transaction.atomic():
+        return form.save()
+
+
+def subscriber_set_enabled(subscriber: HL7Subscriber, enabled: bool) -> HL7Subscriber:
+    """Turn a subscriber's replies off (or back on). Replies already queued still go;
+    nothing new is queued for a disabled subscriber (reply_queue needs `replies`)."""
+    subscriber.enabled = enabled
+    subscriber.save(update_fields=["enabled"])
+    return subscriber

@@ -26,7 +26,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -52,6 +52,10 @@ from .models import ImportMode
 from .reading import cell_text
 
 BATCH = 20000
+# _IndexesAside: rebuild the indexes when the import adds at least this share of the rows
+# already in the referral table, and at least REBUILD_MIN_ROWS rows.
+REBUILD_SHARE = 0.5
+REBUILD_MIN_ROWS = 50_000
 SOURCE_MATCH = 90
 PRIORITIES = [("routine", "Routine"), ("urgent", "Urgent"), ("stat", "STAT")]
 SEXES = [("F", "Female"), ("M", "Male"), ("X", "Other")]
@@ -88,7 +92,7 @@ class Lookups:
         ("sex", cleaning.Choices(SEXES, SEX_SYNONYMS), ""),
         ("priority", cleaning.Choices(PRIORITIES), "routine"),
         ("status", cleaning.Choices(ReferralStatus.choices, STATUS_SYNONYMS),
-         ReferralStatus.RECEIVED),
+         ReferralStatus.RECEIVED.value),
         ("outcome", cleaning.Choices(Outcome.choices), "")))
     folded: dict[str, str] = field(default_factory=dict)
     created_sources: dict[tuple, int] = field(default_factory=dict)
@@ -101,6 +105,7 @@ class Lookups:
     # the whole import is one transaction: no earlier import can hold a key then.
     keys_before: bool = True
     audited: set[int] = field(default_factory=set)  # patients with their audit row
+    aside: _IndexesAside | None = None  # all or nothing on SQLite (see _IndexesAside)
 
     @classmethod
     def build(cls) -> Lookups:
@@ -433,7 +438,11 @@ def process_referrals(run) -> None:
     if run.commit and not good_rows:
         whole = _Rollups()
         whole.start()
+        lk.aside = _IndexesAside()
     counts = run.counts
+    if _use_reader(run):
+        _process_with_reader(run, lk, now, whole, good_rows)
+        return
     rows = 0
     try:
         for line, cells in run.table.rows():
@@ -457,6 +466,128 @@ def process_referrals(run) -> None:
         counts["rows"] = rows
     if whole is not None:
         whole.finish()
+    if lk.aside is not None and not run.error_lines:  # else the engine rolls it all back
+        lk.aside.finish()
+
+
+# --- Reading and checking in a second process (refnet.pipe) -------------------------------
+# For a large CSV, `python -m refnet.imports.referral_reader` reads and checks the rows
+# (make_cleaner, with the lookups built here) while this process matches and writes them:
+# two cores, each with about half the work. Problems come back with each batch and are
+# reported here in line order before the batch is written, as in one process.
+PIPELINE_MIN_BYTES = 8 * 1024 * 1024
+_LOOKUP_FIELDS = ("locations", "location_names", "default_location", "service_lines",
+                  "service_line_names", "by_npi", "by_name", "names", "name_ids")
+
+
+def _use_reader(run) -> bool:
+    import os
+
+    from .reading import is_xlsx
+
+    return (PIPELINE_MIN_BYTES is not None and run.table.size >= PIPELINE_MIN_BYTES
+            and not is_xlsx(run.table.path) and (os.cpu_count() or 1) >= 2)
+
+
+class _ReaderProgress:
+    """Stands for the run's table while the reader process reads the file."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.done = size, 0
+
+    def bytes_done(self) -> int:
+        return self.done
+
+
+def _process_with_reader(run, lk: Lookups, now: datetime, whole: _Rollups | None,
+                         good_rows: bool) -> None:
+    from refnet.pipe import run_child
+
+    options = {"path": str(run.table.path), "columns": run.columns,
+               "date_orders": run.date_orders, "now": now.isoformat(), "batch": BATCH,
+               "create_sources": bool(run.job.options.get("create_sources")),
+               "lookups": {name: getattr(lk, name) for name in _LOOKUP_FIELDS}}
+    table, progress = run.table, _ReaderProgress(run.table.size)
+    run.table = progress
+    counts = run.counts
+    adapt_dt = connection.ops.adapt_datetimefield_value
+    adapt_date = connection.ops.adapt_datefield_value
+    try:
+        for rows_read, done, problems, cleaned in run_child(
+                "refnet.imports.referral_reader", options, name="referral-reader"):
+            for line, target, message, value in problems:
+                run.problem(line, target, message, value)
+            for r in cleaned:  # what marshal cannot carry: dates
+                received = r["received"]
+                if r["received_db"] is None:
+                    r["received_db"] = adapt_dt(datetime.fromisoformat(received))
+                birth = r["birth_date"]
+                if birth:
+                    birth = r["birth_date"] = date.fromordinal(birth)
+                    if r["birth_db"] is None:
+                        r["birth_db"] = adapt_date(birth)
+            counts["rows"], progress.done = rows_read, done
+            if cleaned:
+                _flush(run, cleaned, lk, whole, atomic=good_rows)
+            run.tick(rows_read)
+    finally:
+        run.table = table
+    if whole is not None:
+        whole.finish()
+    if lk.aside is not None and not run.error_lines:
+        lk.aside.finish()
+
+
+def reader_rows(options: dict):
+    """In the reader process: (rows read, bytes read, problems, checked rows) per batch.
+    Rows are make_cleaner's dicts with the received time as UTC ISO text (it sorts like
+    the time) and the birth date as its ordinal."""
+    from types import SimpleNamespace
+
+    from .reading import open_table
+
+    columns = options["columns"]
+    problems: list[tuple] = []
+
+    def cell(cells: list, target: str):
+        index = columns.get(target)
+        return "" if index is None or index >= len(cells) else cells[index]
+
+    def problem(line: int, target: str, message: str, value="") -> None:
+        problems.append((line, target, message, cell_text(value)[:200]))
+
+    run = SimpleNamespace(columns=columns, date_orders=options["date_orders"], cell=cell,
+                          problem=problem,
+                          job=SimpleNamespace(options={"create_sources":
+                                                       options["create_sources"]}))
+    lk = Lookups(tz=timezone.get_default_timezone(), **options["lookups"])
+    clean = make_cleaner(run, lk, datetime.fromisoformat(options["now"]))
+    utc = UTC
+    batch_rows, size = [], options["batch"]
+    rows = 0
+    with open_table(options["path"]) as table:
+        for line, cells in table.rows():
+            rows += 1
+            if cells.__class__ is not list:
+                problem(line, "", f"the row cannot be read: {cells}")
+                continue
+            r = clean(line, cells)
+            if r is None:
+                continue
+            r["received"] = r["received"].astimezone(utc).isoformat()
+            if r["received_db"].__class__ is not str:
+                r["received_db"] = None
+            birth = r["birth_date"]
+            if birth is not None:
+                r["birth_date"] = birth.toordinal()
+                if r["birth_db"].__class__ is not str:
+                    r["birth_db"] = None
+            batch_rows.append(r)
+            if len(batch_rows) >= size:
+                yield rows, table.bytes_done(), problems[:], batch_rows
+                problems.clear()
+                batch_rows = []
+        yield rows, table.size, problems[:], batch_rows
 
 
 def _flush(run, rows: list[dict], lk: Lookups, whole: _Rollups | None, *,
@@ -499,15 +630,23 @@ def _batch(run, rows: list[dict], lk: Lookups, rollups: _Rollups | None) -> None
     known_ext = _values_by(
         "SELECT value, patient_id FROM referrals_patientidentifier WHERE system = %s AND "
         "value IN ({})", [system], sorted(set(ext_ids)))
-    known_mrn = _values_by("SELECT mrn, id FROM referrals_patient WHERE mrn IN ({}) "
-                           "ORDER BY id DESC", [], sorted(set(mrns)))
+    aside = lk.aside if lk.aside is not None and lk.aside.by_mrn is not None else None
+    if aside is not None:
+        known_mrn = {m: aside.by_mrn[m] for m in mrns if m in aside.by_mrn}
+    else:
+        known_mrn = _values_by("SELECT mrn, id FROM referrals_patient WHERE mrn IN ({}) "
+                               "ORDER BY id DESC", [], sorted(set(mrns)))
     named = set()
     for r in todo:
         if r["birth_date"] and r["last_name"] and not (
                 r["patient_external_id"] in known_ext or r["mrn"] in known_mrn
                 or r["mrn"] in lk.made_mrn or r["patient_external_id"] in lk.made_ext):
             named.add((r["last_key"], r["first_key"], r["birth_date"]))
-    known_name = _patients_by_name(sorted(named - lk.made_name.keys()))
+    if aside is not None:
+        known_name = {k: aside.by_name[k] for k in named
+                      if k in aside.by_name and k not in lk.made_name}
+    else:
+        known_name = _patients_by_name(sorted(named - lk.made_name.keys()))
     # New patients: own key -> [values of PATIENT_COLUMNS..., id once inserted].
     stamp = connection.ops.adapt_datetimefield_value(timezone.now())
     new_patients: dict[tuple, list] = {}
@@ -563,6 +702,8 @@ def _batch(run, rows: list[dict], lk: Lookups, rollups: _Rollups | None) -> None
             r["source_partner_id"] = lk.created_sources[r["new_source"]]
     # 4. Write: patients, then referrals in received order (the received_at indexes grow
     # at their ends instead of being split all over).
+    if lk.aside is not None:
+        lk.aside.decide(run, run.counts["rows"])
     made = list(new_patients.values())
     patient_ids = _insert("referrals_patient", PATIENT_COLUMNS, made, ids=True)
     for patient, pk in zip(made, patient_ids, strict=True):
@@ -707,6 +848,85 @@ def _insert(table: str, columns: tuple[str, ...], rows: list[tuple], *,
             if ids:
                 found.extend(row[0] for row in cursor.fetchall())
         return found
+
+
+class _IndexesAside:
+    """SQLite, all or nothing, a file large next to the referral table: build the
+    secondary indexes of the tables the import fills once at the end instead of
+    updating them row by row.
+
+    A referral row costs ~13 µs of SQLite work with its 12 indexes and ~4 µs without;
+    rebuilding an index sorts the whole table once (~0.4 s per index per million rows
+    here). So the indexes are set aside when the import will add at least
+    REBUILD_SHARE of the rows already in the referral table (estimated from the file's
+    size and the bytes per row of the first batch). Inside the import's one
+    transaction: DROP INDEX before the first insert, the saved CREATE INDEX statements
+    after the last one; readers (WAL) keep seeing the committed indexes meanwhile, and a
+    rollback puts everything back, DDL included. Unique indexes (constraints, and the
+    ones the import searches for keys imported before) stay. The patient indexes go too:
+    the patients that were there before are read into two dictionaries once (by MRN, by
+    name and birth date; the file is at least REBUILD_SHARE of the table, so they are
+    small next to it) and looked up there. PostgreSQL keeps its indexes (dropping one
+    there would lock out readers for the whole import)."""
+
+    TABLES = ("referrals_referral", "referrals_referralevent",
+              "referrals_referralidentifier", "accounts_auditevent", "referrals_patient")
+
+    def __init__(self) -> None:
+        self.decided = False
+        self.creates: list[str] = []
+        # With the patient indexes aside, the patients that were there before the import
+        # are looked up here instead (by MRN: the oldest; by name and birth date: the
+        # newest, as the queries they replace); the import's own are in Lookups.made_*.
+        self.by_mrn: dict[str, int] | None = None
+        self.by_name: dict[tuple, int] | None = None
+
+    def decide(self, run, rows_read: int) -> None:
+        """Before the first insert: set the indexes aside if the file is large enough."""
+        if self.decided:
+            return
+        self.decided = True
+        if connection.vendor != "sqlite" or not connection.in_atomic_block:
+            return
+        done = run.table.bytes_done()
+        size = run.table.size or 0
+        expected = rows_read * size / done if done and size > done else rows_read
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT COUNT(*) FROM referrals_referral")
+            existing = cursor.fetchone()[0]
+            if expected < REBUILD_MIN_ROWS or expected < existing * REBUILD_SHARE:
+                return
+            self._preload_patients(cursor)
+            marks = ", ".join(["%s"] * len(self.TABLES))
+            cursor.execute(f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
+                           f"tbl_name IN ({marks}) AND sql IS NOT NULL AND "
+                           f"sql NOT LIKE 'CREATE UNIQUE%%'", list(self.TABLES))
+            found = cursor.fetchall()
+            for name, sql in found:
+                cursor.execute(f'DROP INDEX "{name}"')
+                self.creates.append(sql)
+        if self.creates:
+            run.notes.append(f"{len(self.creates)} indexes rebuilt after the import "
+                             f"(~{int(expected):,} rows next to {existing:,})")
+
+    def _preload_patients(self, cursor) -> None:
+        self.by_mrn, self.by_name = {}, {}
+        cursor.execute("SELECT mrn, id FROM referrals_patient WHERE mrn != '' "
+                       "ORDER BY id DESC")
+        self.by_mrn.update(cursor.fetchall())
+        cursor.execute("SELECT last_name_key, first_name_key, birth_date, id FROM "
+                       "referrals_patient WHERE birth_date IS NOT NULL ORDER BY id")
+        for last, first, born, pk in cursor.fetchall():
+            if isinstance(born, str):
+                born = date.fromisoformat(born)
+            self.by_name[(last, first, born)] = pk
+
+    def finish(self) -> None:
+        if self.creates:
+            with connection.cursor() as cursor:
+                for sql in self.creates:
+                    cursor.execute(sql)
+            self.creates = []
 
 
 class _Rollups:

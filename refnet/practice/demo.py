@@ -548,6 +548,7 @@ DEMO_EXTENSIONS: list[str] = [
     "refnet.registry.demo",
     "refnet.updates.demo",
     "refnet.growth.demo",
+    "refnet.api.demo",  # integrations: API key, HL7 subscriber, FHIR and HL7 referrals
 ]
 
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import itertools
 import re
-import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -300,77 +299,21 @@ def from_wire(item: tuple) -> Batch:
                  offset=offset, line=line)
 
 
-FRAME = struct.Struct("<Q")  # each marshalled message on the pipe is preceded by its size
-
-
-def frames(source) -> Iterator[bytes]:
-    """The marshalled messages read from a binary stream (framed by FRAME), until its end."""
-    while True:
-        head = source.read(FRAME.size)
-        if len(head) < FRAME.size:
-            return
-        (size,) = FRAME.unpack(head)
-        body = source.read(size)
-        if len(body) < size:
-            return
-        yield body
-
-
 def reader_main() -> None:
-    """The reader/validator process (`python -m refnet.registry.nppes_parse`): reads the
-    options (path, offset, line, states, centroids, batch_rows) marshalled on stdin, and
-    writes each batch marshalled as a plain tuple on stdout (framed), then None; a failure
-    is written as ("error", text). marshal, not pickle: three times cheaper to write for
-    tuples of strings and numbers, and both ends are the same Python. A thread does the
-    (blocking) writes so that parsing goes on meanwhile, at most a few batches ahead of
-    the writer. Ctrl-C is the writer's to handle: it stops this process."""
-    import marshal
-    import queue
-    import signal
-    import sys
-    import threading
+    """The reader/validator process (`python -m refnet.registry.nppes_parse`, see
+    refnet.pipe): reads the options (path, offset, line, states, centroids, batch_rows),
+    writes each batch as a plain tuple."""
+    from refnet.pipe import child_options, child_serve
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    options = marshal.loads(sys.stdin.buffer.read())
+    options = child_options()
     path = options.pop("path")
-    out = sys.stdout.buffer
-    outbox: queue.Queue = queue.Queue(maxsize=3)
-    gone = threading.Event()
 
-    def send() -> None:
-        while (body := outbox.get()) is not None:
-            try:
-                out.write(FRAME.pack(len(body)))
-                out.write(body)
-                out.flush()
-            except OSError:  # the writer is gone
-                gone.set()
-                return
-
-    sender = threading.Thread(target=send, daemon=True)
-    sender.start()
-
-    def put(message) -> None:
-        body = marshal.dumps(message)
-        while not gone.is_set():
-            try:
-                outbox.put(body, timeout=1)
-                return
-            except queue.Full:
-                pass
-        raise BrokenPipeError
-
-    try:
+    def produce():
         options["layout"] = read_header(Path(path))[0]
         for batch in read_batches(path, **options):
-            put(_to_wire(batch))
-        put(None)
-    except BrokenPipeError:
-        return
-    except Exception as error:  # noqa: BLE001 - handed to the writer, which fails the import
-        put(("error", f"{type(error).__name__}: {error}"))
-    outbox.put(None)
-    sender.join()
+            yield _to_wire(batch)
+
+    child_serve(produce)
 
 
 if __name__ == "__main__":

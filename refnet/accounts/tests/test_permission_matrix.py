@@ -69,3 +69,9 @@ def test_outreach_has_no_patient_or_clinical_capability():
 
     for cap in (Cap.PATIENTS_VIEW, Cap.CLINICAL_VIEW, Cap.REFERRALS_VIEW, Cap.INTAKE):
         assert Role.OUTREACH not in CAPABILITIES[cap]
+
+
+def test_the_integration_log_is_only_for_roles_that_may_see_patients():
+    from refnet.accounts.permissions import Cap
+
+    assert CAPABILITIES[Cap.INTEGRATIONS] <= CAPABILITIES[Cap.PATIENTS_VIEW]

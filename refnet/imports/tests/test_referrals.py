@@ -227,3 +227,81 @@ def test_small_batches_match_patients_across_batches_and_keep_the_rollups_exact(
     assert again.status == JobStatus.DONE and Referral.objects.count() == 6
     assert again.report["counts"]["already"] == 6
     assert rollup_check() == []
+
+
+def _indexes() -> set[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'index'")
+        return {row[0] for row in cursor.fetchall()}
+
+
+@pytest.mark.parametrize("bad", [False, True])
+def test_a_large_file_sets_the_indexes_aside_and_matches_patients_the_same(
+        write, setup, monkeypatch, make_patient, make_referral, bad):
+    """SQLite, all or nothing, a file large next to the tables: the secondary indexes are
+    dropped before the first insert and rebuilt at the end (or put back by the rollback);
+    patients that were there before are still found by MRN and by name + birth date,
+    across batches."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL keeps its indexes")
+    monkeypatch.setattr("refnet.imports.referral_rows.BATCH", 2)
+    monkeypatch.setattr("refnet.imports.referral_rows.REBUILD_MIN_ROWS", 0)
+    old_ada = make_patient(first_name="Ada", last_name="Okafor", mrn="M-1")
+    eli = make_patient(first_name="Eli", last_name="Stone", birth_date=date(1970, 5, 6))
+    make_referral(patient=eli)
+    before = _indexes()
+    more = ("R5,2024-02-01,Eli,Stone,5/6/1970,,,,Westside Clinic,,contacted,\n"
+            "R6,2024-02-02,Eli,Stone,5/6/1970,,,,Westside Clinic,,received,\n")
+    broken = "R7,2024-02-03,Fay,Gray,,,,Nobody Known,Main Street Clinic,,,\n" if bad else ""
+    job = job_commit(job=start(write, setup, HEADER + GOOD + more + broken))
+    assert _indexes() == before
+    if bad:
+        assert job.status == JobStatus.FAILED and Referral.objects.count() == 1
+        return
+    assert job.status == JobStatus.DONE, job.message
+    assert any("indexes rebuilt" in note for note in job.report["notes"])
+    ids = {i.value: i.referral.patient_id
+           for i in ReferralIdentifier.objects.select_related("referral")}
+    assert ids["R1"] == ids["R3"] == old_ada.pk
+    assert ids["R5"] == ids["R6"] == eli.pk
+    assert Patient.objects.count() == 4  # Ada and Eli from before; Bea and Cy new
+    assert rollup_check() == []
+    assert rollup_triggers_installed()
+
+
+def _outcome(job):
+    rows = sorted(
+        (i.value, i.referral.patient.last_name, i.referral.patient.birth_date,
+         i.referral.received_at, i.referral.status, i.referral.source_partner_id,
+         i.referral.location_id, i.referral.priority)
+        for i in ReferralIdentifier.objects.select_related("referral__patient"))
+    return (job.status, job.rows_total, job.rows_ok, job.rows_error,
+            [(p["line"], p["field"], p["message"]) for p in job.report["problems"]], rows,
+            Patient.objects.count())
+
+
+@pytest.mark.parametrize("mode", [ImportMode.ALL_OR_NOTHING, ImportMode.GOOD_ROWS])
+def test_the_reader_process_gives_the_same_import_as_one_process(
+        write, setup, monkeypatch, mode):
+    """A large CSV is read and checked in a second process (refnet.imports.referral_reader);
+    forced here on a small file: the same problems on the same lines, the same rows."""
+    from django.db import transaction
+
+    monkeypatch.setattr("refnet.imports.referral_rows.BATCH", 2)
+    more = ("R5,2024-02-01,Eli,Stone,5/6/1970,,,,Westside Clinic,,contacted,\n"
+            "R6,2024-02-02,Eli,Stone,5/6/1970,,,,Westside Clinic,,received,\n")
+    content = HEADER + GOOD + more + BAD
+    outcomes = []
+    for minimum in (None, 0):
+        monkeypatch.setattr("refnet.imports.referral_rows.PIPELINE_MIN_BYTES", minimum)
+        sid = transaction.savepoint()
+        job = job_commit(job=start(write, setup, content, mode=mode, name=f"r{minimum}.csv"))
+        outcomes.append(_outcome(job))
+        assert rollup_check() == []
+        transaction.savepoint_rollback(sid)
+    assert outcomes[0] == outcomes[1]
+    assert outcomes[0][4]  # the bad rows were reported

@@ -119,3 +119,25 @@ def test_demo_reset_rebuilds_the_same_practice(demo, db):
     assert sorted(Partner.objects.values_list("name", flat=True)) == demo["names"]
     assert User.objects.filter(username="frontdesk").count() == 1
     assert 5500 <= Referral.objects.count() <= 6500
+
+
+def test_demo_integrations_arrive_through_the_real_endpoints(demo, db, client):
+    """FHIR and HL7 referrals, a subscriber and a published demo key, so the integration
+    pages are not empty (refnet.api.demo)."""
+    from refnet.api.demo import DEMO_API_KEY
+    from refnet.fhir.models import FhirRequest
+    from refnet.hl7.models import HL7Message, HL7Subscriber
+
+    assert DEMO_API_KEY in demo["output"] and "demo only" in demo["output"]
+    codes = sorted(HL7Message.objects.values_list("ack_code", flat=True))
+    assert codes.count("AA") >= 5 and codes.count("AE") == 1
+    assert HL7Message.objects.filter(duplicate=True).count() == 1
+    for message in HL7Message.objects.filter(ack_code="AA"):
+        assert message.referral.channel == "hl7v2" and message.raw.startswith("MSH|")
+    statuses = sorted(FhirRequest.objects.values_list("status", flat=True))
+    assert statuses.count(201) >= 4 and statuses.count(422) == 1
+    assert all(r.referral.channel == "fhir" for r in FhirRequest.objects.filter(status=201))
+    assert HL7Subscriber.objects.get().replies
+    response = client.get("/fhir/ServiceRequest", {"_count": 1},
+                          HTTP_AUTHORIZATION=f"Bearer {DEMO_API_KEY}")
+    assert response.status_code == 200

@@ -30,13 +30,9 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import marshal
 import os
-import queue
 import re
 import sqlite3
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -45,6 +41,7 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.utils import timezone
 
+from refnet.pipe import run_child
 from refnet.practice.models import ZipCentroid
 
 from .. import nppes_parse
@@ -271,41 +268,8 @@ def _batches(path: Path, options: dict) -> Iterator[Batch]:
         return
     wire = {key: value for key, value in options.items() if key != "layout"}
     wire["path"] = str(path)
-    root = str(Path(nppes_parse.__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
-    reader = subprocess.Popen([sys.executable, "-m", "refnet.registry.nppes_parse"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-    # A thread takes the marshalled batches off the pipe (a few ahead: the reader never waits
-    # for a commit); this one decodes and writes them.
-    inbox: queue.Queue = queue.Queue(maxsize=3)
-
-    def receive() -> None:
-        for body in nppes_parse.frames(reader.stdout):
-            inbox.put(body)
-        inbox.put(b"")
-
-    try:
-        reader.stdin.write(marshal.dumps(wire))
-        reader.stdin.close()
-        threading.Thread(target=receive, name="nppes-receive", daemon=True).start()
-        while True:
-            body = inbox.get()
-            if not body:
-                raise RuntimeError(f"the reader process stopped (exit code {reader.wait()}) "
-                                   "before the end of the file")
-            item = marshal.loads(body)
-            if item is None:
-                return
-            if item[0] == "error":
-                raise RuntimeError(f"reading the file failed: {item[1]}")
-            yield nppes_parse.from_wire(item)
-    finally:
-        if reader.poll() is None:
-            reader.kill()
-        reader.wait()
-        while not inbox.empty():  # lets the receiving thread finish
-            inbox.get_nowait()
+    for item in run_child("refnet.registry.nppes_parse", wire, name="nppes"):
+        yield nppes_parse.from_wire(item)
 
 
 def _run(record: RegistryImport, path: Path, layout: Layout, header_bytes: int,
@@ -334,7 +298,6 @@ def _run(record: RegistryImport, path: Path, layout: Layout, header_bytes: int,
 
 def nppes_import_in_background(record: RegistryImport) -> None:
     """Run an uploaded file's import in a thread of this process (the page polls it)."""
-    import threading
 
     from django.db import connections
 

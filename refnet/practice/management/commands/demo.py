@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
+from refnet.api.demo import integrations_table
 from refnet.practice.demo import build_demo, logins_table
 
 
@@ -20,3 +21,4 @@ class Command(BaseCommand):
             self.stdout.write("The database already has data; left it as it is "
                               "(use --reset to replace it with the demo).")
         self.stdout.write(logins_table())
+        self.stdout.write(integrations_table())
