@@ -106,6 +106,7 @@ def build_world(users: dict[str, Any], data_dir: Path) -> World:
     from refnet.registry.models import ComplementaryPair, RegistryImport, RegistryProvider
     from refnet.reports.views.reports import report_entries
     from refnet.rewards.models import ComplianceCap
+    from refnet.rewards.services import appreciation_issue
     from refnet.updates.services import update_create
 
     now = timezone.now()
@@ -164,6 +165,9 @@ def build_world(users: dict[str, Any], data_dir: Path) -> World:
     invitees_add(event=event, by=users["outreach"], partners=[partner, other_partner])
     invitee = event.invitees.get(partner=partner)
 
+    appreciation_issue(partner=partner, kind="gift", description=f"Mug {SCRIPT} {TEMPLATE_VAR}",
+                       value=Decimal("10.00"), given_on=timezone.localdate(),
+                       by=users["coordinator"])
     update = update_create(by=users["outreach"], title=f"News {SCRIPT}",
                            body=f"Body with {SQL} and {IMG}", audience={})
     goal = goal_save(by=users["manager"], title=f"Goal {SCRIPT}", why=TEMPLATE_VAR)
