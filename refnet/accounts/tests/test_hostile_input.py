@@ -52,8 +52,8 @@ def world(users, settings, tmp_path) -> World:
     return build_world(users, tmp_path)
 
 
-def _page(client, user, url, **headers) -> str:
-    client.force_login(user)
+def _page(login, role, url, **headers) -> str:
+    client = login(role)  # the suite's login fixture: a session as the role's user
     response = client.get(url, **headers)
     assert response.status_code == 200, (url, response.status_code)
     assert response["Content-Type"].startswith("text/html"), url
@@ -103,8 +103,8 @@ PAGES = [
 
 
 @pytest.mark.parametrize("what, role, url, markers", PAGES, ids=[p[0] for p in PAGES])
-def test_pages_show_hostile_text_as_text(client, world, what, role, url, markers):
-    _shown_as_text(_page(client, world.users[role], url.format(w=world)), *markers)
+def test_pages_show_hostile_text_as_text(login, world, what, role, url, markers):
+    _shown_as_text(_page(login, role, url.format(w=world)), *markers)
 
 
 @pytest.mark.parametrize("url, marker", [
@@ -112,14 +112,14 @@ def test_pages_show_hostile_text_as_text(client, world, what, role, url, markers
     ("/referrals/intake/sources/?q=Quillon", "Quillon"),
     ("/referrals/intake/patients/?q=1980-04-12", "Qzpatient"),
 ])
-def test_intake_search_fragments_show_hostile_text_as_text(client, world, url, marker):
-    body = _page(client, world.users["front_desk"], url, HTTP_HX_REQUEST="true")
+def test_intake_search_fragments_show_hostile_text_as_text(login, world, url, marker):
+    body = _page(login, "front_desk", url, HTTP_HX_REQUEST="true")
     assert "<html" not in body  # the fragment, not a page
     _shown_as_text(body, marker)
 
 
-def test_an_inbox_action_fragment_shows_hostile_text_as_text(client, world):
-    client.force_login(world.users["coordinator"])
+def test_an_inbox_action_fragment_shows_hostile_text_as_text(client, login, world):
+    login("coordinator")
     response = client.post(f"/inbox/{world.followups['coordinator'].pk}/done/",
                            {"how": "called", "note": SCRIPT}, HTTP_HX_REQUEST="true")
     body = response.content.decode()
@@ -127,16 +127,16 @@ def test_an_inbox_action_fragment_shows_hostile_text_as_text(client, world):
     _shown_as_text(body, "Zorblax")
 
 
-def test_the_attribute_breakout_stays_inside_its_attribute(client, world):
-    body = _page(client, world.users["coordinator"], f"/partners/{world.partner.pk}/")
+def test_the_attribute_breakout_stays_inside_its_attribute(login, world):
+    body = _page(login, "coordinator", f"/partners/{world.partner.pk}/")
     assert ESCAPED_IMG in body or "&quot;&gt;&lt;img" in body.replace("&#x27;", "'")
 
 
 @pytest.mark.parametrize("url", ["/partners/?q={q}", "/referrals/intake/sources/?q={q}",
                                  "/referrals/intake/patients/?q={q}", "/referrals/?q={q}"])
-def test_sql_in_a_search_box_is_searched_for_not_run(client, world, url):
+def test_sql_in_a_search_box_is_searched_for_not_run(login, world, url):
     before = Partner.objects.count()
-    body = _page(client, world.users["coordinator"], url.format(q=SQL))
+    body = _page(login, "coordinator", url.format(q=SQL))
     assert evaluated(body) == []
     assert Partner.objects.count() == before
     assert "partners_partner" in connection.introspection.table_names()
@@ -151,8 +151,8 @@ def _pdf_text(content: bytes) -> str:
     return " ".join(text.split())  # PDF text comes back with its own line breaks
 
 
-def test_a_report_pdf_shows_names_literally(client, world):
-    client.force_login(world.users["manager"])
+def test_a_report_pdf_shows_names_literally(client, login, world):
+    login("manager")
     response = client.get("/reports/r/leaderboard/?format=pdf")
     assert response["Content-Type"] == "application/pdf"
     text = _pdf_text(response.content)
@@ -160,13 +160,13 @@ def test_a_report_pdf_shows_names_literally(client, world):
     assert evaluated(text, html=False) == []
 
 
-def test_printed_letters_show_names_and_template_syntax_literally(client, world, settings):
+def test_printed_letters_show_names_and_template_syntax_literally(client, login, world, settings):
     from refnet.outbox.worker import deliver_due
 
     deliver_due(worker="test")
     world.letter.refresh_from_db()
     assert world.letter.status == "sent"
-    client.force_login(world.users["coordinator"])
+    login("coordinator")
     response = client.post("/messages/letters/print/")
     assert response["Content-Type"] == "application/pdf"
     text = _pdf_text(response.content)
@@ -199,9 +199,9 @@ def test_an_email_shows_hostile_names_literally_in_text_and_escaped_in_html(worl
     assert "\n" not in email.subject
 
 
-def test_the_template_preview_renders_hostile_sample_values_as_text(client, world):
+def test_the_template_preview_renders_hostile_sample_values_as_text(client, login, world):
     """A manager's template is code (a safe subset); partner data inside it is not."""
-    client.force_login(world.users["manager"])
+    login("manager")
     response = client.post("/messages/templates/preview/", {
         "purpose": "check_in", "channel": "email", "audience": "general",
         "subject": "Hi {{ partner.name }}", "body": "Dear {{ partner.greeting }}, " + SCRIPT})
@@ -261,8 +261,8 @@ EXPORTS = [
 
 
 @pytest.mark.parametrize("role, url", EXPORTS)
-def test_report_csv_neutralizes_formulas(client, world, role, url):
-    client.force_login(world.users[role])
+def test_report_csv_neutralizes_formulas(client, login, world, role, url):
+    login(role)
     response = client.get(url.format(fmt="csv", period=_period()))
     assert response.status_code == 200
     rows = _csv_rows(_content(response))
@@ -273,8 +273,8 @@ def test_report_csv_neutralizes_formulas(client, world, role, url):
 
 
 @pytest.mark.parametrize("role, url", EXPORTS)
-def test_report_xlsx_has_no_formula_cells(client, world, role, url):
-    client.force_login(world.users[role])
+def test_report_xlsx_has_no_formula_cells(client, login, world, role, url):
+    login(role)
     response = client.get(url.format(fmt="xlsx", period=_period()))
     assert response.status_code == 200
     rows, formulas = _xlsx_rows(_content(response))
@@ -282,8 +282,8 @@ def test_report_xlsx_has_no_formula_cells(client, world, role, url):
     assert formulas == []
 
 
-def test_the_patient_rows_export_neutralizes_every_hostile_field(client, world):
-    client.force_login(world.users["coordinator"])
+def test_the_patient_rows_export_neutralizes_every_hostile_field(client, login, world):
+    login("coordinator")
     response = client.get(f"/reports/r/referrals-over-time/rows/?{_period()}&format=csv")
     rows = _csv_rows(_content(response))
     cells = [c for row in rows for c in row]
@@ -292,8 +292,8 @@ def test_the_patient_rows_export_neutralizes_every_hostile_field(client, world):
     assert _formula_cells(rows) == []
 
 
-def test_the_rewards_report_csv_neutralizes_formulas(client, world):
-    client.force_login(world.users["coordinator"])
+def test_the_rewards_report_csv_neutralizes_formulas(client, login, world):
+    login("coordinator")
     response = client.get(f"/rewards/report.csv?year={timezone.localdate().year}")
     assert response.status_code == 200
     rows = _csv_rows(_content(response))
@@ -301,8 +301,8 @@ def test_the_rewards_report_csv_neutralizes_formulas(client, world):
     assert _formula_cells(rows) == []
 
 
-def test_the_import_problems_csv_neutralizes_formulas(client, world):
-    client.force_login(world.users["admin"])
+def test_the_import_problems_csv_neutralizes_formulas(client, login, world):
+    login("admin")
     response = client.get(f"/import/{world.import_job.pk}/problems.csv")
     assert response.status_code == 200
     rows = _csv_rows(_content(response))
@@ -466,3 +466,38 @@ def test_every_module_that_writes_a_spreadsheet_neutralizes_formulas():
         if "Workbook(" in source and 'data_type = "s"' not in source:
             wrong.append(f"{name}: writes XLSX without making text cells text")
     assert wrong == []
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(1)", "JaVaScRiPt:alert(1)",
+                                 "data:text/html,<script>alert(1)</script>"])
+def test_a_website_link_is_never_a_script(client, login, world, key, url):
+    """The partner page links the website: only http(s) addresses may be stored."""
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {key()}"}
+    created = client.post("/api/partners", {"kind": "clinician", "name": "Web", "website": url},
+                          content_type="application/json", **auth)
+    patched = client.patch(f"/api/partners/{world.partner.pk}", {"website": url},
+                           content_type="application/json", **auth)
+    assert created.status_code == 422 and patched.status_code == 422
+    login("coordinator")
+    client.post(f"/partners/{world.partner.pk}/edit/", {"name": "Web", "kind": "clinician",
+                                                         "website": url})
+    assert not Partner.objects.filter(website__icontains="alert").exists()
+
+
+def test_a_published_update_shows_its_text_and_the_partner_literally(world, settings):
+    """An update's body is a template in refnet's safe subset; what it is filled with
+    (partner names, greetings) is text, in the text and the HTML part."""
+    from refnet.outbox.models import OutboxMessage
+    from refnet.updates.services import update_publish
+
+    update_publish(update=world.update, by=world.users["outreach"])
+    sent = list(OutboxMessage.objects.filter(purpose="partner_update"))
+    assert sent, "the update reached no one"
+    for message in sent:
+        assert "Body with '; DROP TABLE partners_partner; --" in message.body_text
+        assert '"><img src=x onerror=alert(1)>' in message.body_text
+        assert evaluated(message.body_text, html=False) == []
+        if message.body_html:
+            assert "&lt;img src=x onerror=alert(1)&gt;" in message.body_html
+            assert evaluated(message.body_html) == []
+            assert "&amp;lt;" not in message.body_html

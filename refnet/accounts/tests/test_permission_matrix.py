@@ -241,10 +241,10 @@ def test_every_public_route_is_listed_with_what_anonymous_users_get():
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_each_role_reaches_exactly_what_its_capabilities_allow(client, world, role):
+def test_each_role_reaches_exactly_what_its_capabilities_allow(login, world, role):
     """Real ids: an allowed role gets the real page, others 403; and no page evaluates the
     hostile text or shows a patient to a role that may not see patients."""
-    client.force_login(world.users[role])
+    client = login(role)
     may_see_patients = role in CAPABILITIES[Cap.PATIENTS_VIEW]
     wrong, leaks = [], []
     for route, view in PROTECTED:
@@ -275,8 +275,8 @@ def test_each_role_reaches_exactly_what_its_capabilities_allow(client, world, ro
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_rows_a_role_may_not_see_answer_404(client, world, role):
-    client.force_login(world.users[role])
+def test_rows_a_role_may_not_see_answer_404(login, world, role):
+    client = login(role)
     wrong = []
     for method, route, fill, query, who_sees in OBJECT_RULES:
         view = dict(ROUTES)[route]
