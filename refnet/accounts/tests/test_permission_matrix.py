@@ -327,3 +327,29 @@ def test_public_pages_answer_anonymous_users_as_listed(client, world):
 def test_outreach_has_no_patient_or_clinical_capability():
     for cap in (Cap.PATIENTS_VIEW, Cap.CLINICAL_VIEW, Cap.REFERRALS_VIEW, Cap.INTAKE):
         assert Role.OUTREACH not in CAPABILITIES[cap]
+
+
+# Query parameters the app's pages read; each gets hostile text in the test below.
+PARAMS = ("q", "page", "start", "end", "by", "granularity", "location", "service_line",
+          "kind", "category", "owner", "status", "stage", "who", "days", "period", "year",
+          "format", "sort", "next", "purpose", "partner", "referral", "contact", "channel",
+          "followup", "reached", "source", "until", "month", "tag", "sheet")
+
+
+def test_hostile_query_parameters_are_echoed_as_text_and_never_crash(login, world):
+    """Reflected input: every page, as admin (who may open all), with every parameter the
+    app reads set to markup. No 5xx, and no page returns the markup unescaped."""
+    from urllib.parse import urlencode
+
+    from .world import IMG, SCRIPT
+
+    client = login("admin")
+    query = "?" + urlencode({name: f"{SCRIPT}{IMG}" for name in PARAMS})
+    wrong = []
+    for route, _view in PROTECTED:
+        url = _url(route, FILL[route](world, "admin") if KWARG.search(route) else {}) + query
+        response = _request(client, "get", url)
+        found = evaluated(_body(response), html=_is_html(response))
+        if response.status_code >= 500 or found:
+            wrong.append(("GET", url[:80], "admin", response.status_code, found))
+    assert wrong == [], "(method, url, role, status, found):\n" + "\n".join(map(str, wrong))
