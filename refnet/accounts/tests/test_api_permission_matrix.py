@@ -31,7 +31,7 @@ from refnet.api.keys import api_key_create, api_key_revoke
 from refnet.api.models import ApiResource
 
 from .test_permission_matrix import ROUTES, _fill
-from .world import PATIENT_MARKER, World, build_world, evaluated
+from .world import PATIENT_MARKER, World, evaluated, world_fixture  # noqa: F401 - the fixture
 
 ROLES = [r.value for r in Role]
 ALL_RESOURCES = [r.value for r in ApiResource]
@@ -97,12 +97,6 @@ def _url(schema: dict[str, Any], method: str, path: str, values: dict[str, Any])
                 if p["in"] == "query" and p.get("required")]
     return url + ("?" + urlencode({name: values[name] for name in required}) if required
                   else "")
-
-
-@pytest.fixture
-def world(users, settings, tmp_path) -> World:
-    settings.DATA_DIR = tmp_path
-    return build_world(users, tmp_path)
 
 
 class Keys:

@@ -38,19 +38,12 @@ from .world import (
     SQL,
     TEMPLATE_TAG,
     TEMPLATE_VAR,
-    World,
-    build_world,
     evaluated,
+    world_fixture,  # noqa: F401 - the fixture
 )
 
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
 ESCAPED_IMG = "&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"
-
-
-@pytest.fixture
-def world(users, settings, tmp_path) -> World:
-    settings.DATA_DIR = tmp_path
-    return build_world(users, tmp_path)
 
 
 def _page(login, role, url, **headers) -> str:

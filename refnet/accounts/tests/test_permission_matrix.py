@@ -31,7 +31,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from refnet.accounts.models import Role
 from refnet.accounts.permissions import CAPABILITIES, Cap
 
-from .world import PATIENT_MARKER, World, build_world, evaluated
+from .world import PATIENT_MARKER, World, evaluated, world_fixture  # noqa: F401 - the fixture
 
 ROLES = [r.value for r in Role]
 
@@ -143,8 +143,8 @@ def _fill(world: World, route: str, role: str) -> str:
 
 
 # --- Object-level rules ----------------------------------------------------------------
-# (route, how to fill it, query string, the roles that may see that row). A role with the
-# view's capability but not in the set gets 404: the row does not exist for it.
+# (method, route, how to fill it, query string, the roles that may see that row). A role
+# with the view's capability but not in the set gets 404: the row does not exist for it.
 
 OBJECT_RULES: list[tuple[str, str, Fill, str, set[Role]]] = [
     *[("post", f"inbox/<int:pk>/{action}/", lambda w, r: {"pk": w.followups[_other_role(r)].pk},
@@ -183,12 +183,6 @@ def _is_machine_route(route: str) -> bool:
     """Covered by test_api_permission_matrix.py."""
     return route.startswith(("fhir/", "hl7/")) or getattr(
         dict(ROUTES)[route], "__module__", "").startswith("ninja.")
-
-
-@pytest.fixture
-def world(users, settings, tmp_path) -> World:
-    settings.DATA_DIR = tmp_path
-    return build_world(users, tmp_path)
 
 
 def _request(client, method: str, url: str, **extra: Any):

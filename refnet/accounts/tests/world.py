@@ -9,11 +9,13 @@ the same walk also checks that every page shows such text as text.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
+import time_machine
 from django.conf import settings
 from django.utils import timezone
 
@@ -200,3 +202,16 @@ def build_world(users: dict[str, Any], data_dir: Path) -> World:
         unsubscribe_token=unsubscribe_token("email", partner.email),
         report_slugs=sorted(report_entries()),
     )
+
+
+# A Wednesday in mid-month, mid-afternoon in the practice's time zone: "this month",
+# "this week" and "due tomorrow" mean the same on every day the suite runs.
+WORLD_TIME = datetime(2026, 6, 17, 18, 0, tzinfo=UTC)
+
+
+@pytest.fixture(name="world")
+def world_fixture(users, settings, tmp_path):
+    """The world, with the clock at WORLD_TIME (and running) for the whole test."""
+    settings.DATA_DIR = tmp_path
+    with time_machine.travel(WORLD_TIME, tick=True):
+        yield build_world(users, tmp_path)
