@@ -29,6 +29,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+# One rule for every spreadsheet refnet writes (reports, rewards, this problems file).
+from refnet.reports.exports import neutralize
+
 from . import dates
 from .mapping import missing_required, targets_for
 from .models import REPORT_CAP, ImportJob, ImportKind, ImportMode, JobStatus
@@ -45,11 +48,6 @@ def imports_dir() -> Path:
 
 class _Rollback(Exception):
     pass
-
-
-def _safe_cell(value: str) -> str:
-    """Keep a spreadsheet from reading a cell of the error CSV as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 @dataclass
@@ -106,8 +104,8 @@ class Run:
             self._errors_out = csv.writer(self._errors_fh)
             self._errors_out.writerow(["line", "column", "field", "value", "problem"])
             self.job.errors_path = str(path)
-        self._errors_out.writerow([line, _safe_cell(column), entry["field"],
-                                   _safe_cell(shown), _safe_cell(message)])
+        self._errors_out.writerow([line, neutralize(column), entry["field"],
+                                   neutralize(shown), neutralize(message)])
 
     def tick(self, rows_done: int, *, force: bool = False) -> None:
         now = time.perf_counter()
