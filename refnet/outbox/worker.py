@@ -34,6 +34,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
@@ -287,9 +288,12 @@ class _Batch:
 
 def deliver_due(*, worker: str | None = None, batch_size: int | None = None,
                 stop: threading.Event | None = None,
-                max_batches: int | None = None) -> DeliveryCounts:
+                max_batches: int | None = None,
+                after_batch: Callable[[], None] | None = None) -> DeliveryCounts:
     """Deliver due messages in batches until none are due (or stop is set, or max_batches
-    batches were done). On stop, the unsent rest of the batch is released."""
+    batches were done). On stop, the unsent rest of the batch is released. after_batch runs
+    after each batch (the worker beats its heartbeat there, so a long backlog does not look
+    like a dead worker to the health check)."""
     worker = worker or default_worker_name()
     batch_size = batch_size or settings.REFNET_OUTBOX_BATCH
     lease_seconds = settings.REFNET_OUTBOX_LEASE_SECONDS
@@ -307,4 +311,6 @@ def deliver_due(*, worker: str | None = None, batch_size: int | None = None,
         finally:
             if stop is not None and stop.is_set():
                 release_claims(worker)
+        if after_batch is not None:
+            after_batch()
     return counts

@@ -118,8 +118,8 @@ class Command(BaseCommand):
             __import__("refnet.hl7.tick", fromlist=["run"]).run(now)  # never raises
             if isinstance(digests, dict) and any(digests.values()):
                 rules = {**(rules if isinstance(rules, dict) else {}), **digests}
-        counts = DeliveryCounts() if options["no_deliver"] else deliver_due(worker=name,
-                                                                            stop=stop)
+        counts = DeliveryCounts() if options["no_deliver"] else deliver_due(
+            worker=name, stop=stop, after_batch=lambda: heartbeat(name))
         ms = (time.perf_counter() - started) * 1000
         summary = " ".join(f"{k}={v}" for k, v in counts.as_dict().items() if v)
         rule_summary = ""
