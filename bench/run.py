@@ -5,7 +5,8 @@
     python bench/run.py --db sqlite      # one database only
 
 For each database this runs each suite (bench/intake.py, rules.py, outbox.py, reports.py,
-registry.py: the NPPES import, imports.py: the referral CSV import)
+registry.py: the NPPES import, imports.py: the referral CSV import, load/run.py: the locust
+scenario of a busy group against gunicorn and the worker, ~12 minutes per database)
 in a child process (settings are read once per process); each seeds the data if needed
 and measures. `--only rules,outbox` runs some of them. Then it merges the figures
 into bench/results.json (one object per measurement and database, as BENCHMARKS.md
@@ -73,16 +74,24 @@ def postgres_reachable(url: str) -> bool:
 
 # Each suite is a script run in its own child process (settings are read once per process).
 # Every script takes --partners --referrals --seed --out and seeds or reuses the same data.
-SUITES = ("intake", "rules", "outbox", "reports", "registry", "imports")
+SUITES = ("intake", "rules", "outbox", "reports", "registry", "imports", "load")
+# Suites that are not bench/<suite>.py, and suites left out unless --only names them.
+SCRIPTS = {"load": BENCH / "load" / "run.py"}
 
 
 def suite_command(suite: str, args: argparse.Namespace, out_path: Path) -> list[str]:
-    command = [sys.executable, str(BENCH / f"{suite}.py"), "--partners", str(args.partners),
+    script = SCRIPTS.get(suite, BENCH / f"{suite}.py")
+    command = [sys.executable, str(script), "--partners", str(args.partners),
                "--referrals", str(args.referrals), "--seed", str(args.seed),
                "--out", str(out_path)]
     if suite == "intake":
         command += ["--queries", str(args.queries), "--rounds", str(args.rounds),
                     "--saves", str(args.saves)]
+    if suite == "load":
+        # Its own data size (20,000 partners / 400,000 referrals, see bench/load/run.py).
+        command += ["--db", "sqlite" if "sqlite" in os.environ.get("DATABASE_URL", "")
+                    else "postgresql", "--duration", str(args.load_duration),
+                    "--users", str(args.load_users)]
     return command
 
 
@@ -245,6 +254,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--saves", type=int, default=300)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--load-duration", type=int, default=600,
+                        help="seconds of locust load in the load suite")
+    parser.add_argument("--load-users", type=int, default=160,
+                        help="simulated staff in the load suite")
     parser.add_argument("--timeout", type=int, default=2700,
                         help="seconds allowed per database, seeding included")
     args = parser.parse_args()
