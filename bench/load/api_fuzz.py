@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     atexit.register(harness.stop_all)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that atexit cleans up
     work = Path(tempfile.mkdtemp(prefix="refnet-apifuzz-"))
     env = {**harness.base_env(f"sqlite:///{work / 'refnet.sqlite3'}"),
            "REFNET_DATA_DIR": str(work / "data"), "REFNET_HEALTH_REQUIRE_WORKER": "false"}

@@ -36,6 +36,7 @@ import atexit
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -184,9 +185,10 @@ def scenario(name: str, args: argparse.Namespace) -> dict:
     subprocess.run([BIN / "refnet", "seed", "--partners", "2000", "--referrals", "20000"],
                    env=env, check=True, cwd=ROOT, timeout=600, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
-    subprocess.run([sys.executable, HERE / "prepare.py", "--per-role", str(args.users),
-                    "--totp-out", str(work / "totp.json")], env=env, check=True, cwd=ROOT,
-                   timeout=600, stderr=subprocess.DEVNULL)
+    subprocess.run([sys.executable, HERE / "prepare.py", "--managers",
+                    str(harness.managers_needed(args.users)), "--totp-out",
+                    str(work / "totp.json"), "--staff-out", str(work / "staff.json")],
+                   env=env, check=True, cwd=ROOT, timeout=600, stderr=subprocess.DEVNULL)
     before = int(django(env, f"""
 from datetime import timedelta
 from django.utils import timezone
@@ -232,7 +234,8 @@ print(Referral.objects.order_by("-id").values_list("id", flat=True).first() or 0
              f"{args.duration}s", "--stop-timeout", "10", "--csv", prefix,
              "--csv-full-history", "--only-summary", "--loglevel", "WARNING"],
             {**env, "REFNET_LOAD_ACK_FILE": str(acks),
-             "REFNET_LOAD_TOTP_KEYS": str(work / "totp.json")}, work / "locust.log")
+             "REFNET_LOAD_TOTP_KEYS": str(work / "totp.json"),
+             "REFNET_LOAD_STAFF": str(work / "staff.json")}, work / "locust.log")
         harm_at = args.duration / 3
 
         def at(offset: float, what: str, action) -> None:
@@ -324,6 +327,7 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=40)
     args = parser.parse_args()
     atexit.register(harness.stop_all)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that atexit cleans up
     results = []
     for name in [n.strip() for n in args.only.split(",") if n.strip()]:
         result = scenario(name, args)

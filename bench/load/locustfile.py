@@ -1,7 +1,9 @@
 """A busy medical group's day on refnet, for locust (run by bench/load/run.py).
 
-Four kinds of staff, each a locust user class logged in through the real login form as
-its own database user (bench/load/prepare.py makes them: load_<role>_<n>):
+Four kinds of staff, each a locust user class logged in through the real login form as a
+database user that bench/load/prepare.py made (load_<role>_<n>; $REFNET_LOAD_STAFF says how
+many of each; front desk, coordinators and outreach are shared round-robin, as one person
+logged in on several computers; every manager is their own user):
 
 - front desk (most of the traffic): "Who can we thank?" — types a patient's name and a
   source's name into the intake page's search boxes (one request per pause in typing, as
@@ -39,6 +41,10 @@ from locust.exception import StopUser
 
 PASSWORD = os.environ.get("REFNET_LOAD_PASSWORD", "refnet-demo-2026")
 ACK_FILE = os.environ.get("REFNET_LOAD_ACK_FILE", "")
+STAFF: dict = {}  # how many load_<role>_<n> users prepare.py made, by role
+if os.environ.get("REFNET_LOAD_STAFF"):
+    with open(os.environ["REFNET_LOAD_STAFF"]) as handle:
+        STAFF = json.load(handle)
 TOTP_KEYS: dict = {}
 if os.environ.get("REFNET_LOAD_TOTP_KEYS"):
     with open(os.environ["REFNET_LOAD_TOTP_KEYS"]) as handle:
@@ -108,7 +114,9 @@ class Staff(FastHttpUser):
     wait_time = between(1.0, 3.0)
 
     def on_start(self) -> None:
-        self.username = f"load_{self.role}_{next(NUMBERS[self.role])}"
+        n = next(NUMBERS[self.role])
+        pool = STAFF.get(self.role) or n
+        self.username = f"load_{self.role}_{(n - 1) % pool + 1}"
         self.csrf = ""
         self.log_in()
 

@@ -78,7 +78,12 @@ def base_env(url: str) -> dict[str, str]:
             "SECURE_SSL_REDIRECT": "false"}
 
 
-def prepare(db: str, url: str, per_role: int, totp_out: Path) -> None:
+def managers_needed(users: int) -> int:
+    """Managers are a tenth of the locust users (their class weight); one login each."""
+    return users // 10 + 2
+
+
+def prepare(db: str, url: str, users: int, totp_out: Path, staff_out: Path) -> None:
     partners, referrals = SCALE
     marker = DATA / f"load-{db}-{partners}x{referrals}.seeded"
     env = base_env(url)
@@ -104,8 +109,9 @@ def prepare(db: str, url: str, per_role: int, totp_out: Path) -> None:
                         str(referrals)], env=env, check=True, cwd=ROOT, timeout=1800)
         marker.write_text(json.dumps({"seeded_at": date.today().isoformat(),
                                       "seconds": round(time.perf_counter() - started)}))
-    subprocess.run([sys.executable, HERE / "prepare.py", "--per-role", str(per_role),
-                    "--totp-out", str(totp_out)], env=env, check=True, cwd=ROOT, timeout=600)
+    subprocess.run([sys.executable, HERE / "prepare.py", "--managers",
+                    str(managers_needed(users)), "--totp-out", str(totp_out), "--staff-out",
+                    str(staff_out)], env=env, check=True, cwd=ROOT, timeout=600)
 
 
 def start(command: list, env: dict, out: Path) -> subprocess.Popen:
@@ -244,7 +250,8 @@ def run(args: argparse.Namespace) -> dict:
     work = Path(tempfile.mkdtemp(prefix=f"refnet-load-{args.db}-"))
     totp = work / "totp.json"
     log(f"{args.db}: preparing {url.rsplit('/', 1)[-1]} (logs in {work})")
-    prepare(args.db, url, args.users, totp)
+    staff = work / "staff.json"
+    prepare(args.db, url, args.users, totp, staff)
 
     sink = SmtpSink()
     sink.start()
@@ -272,7 +279,8 @@ def run(args: argparse.Namespace) -> dict:
                         "--csv", prefix, "--csv-full-history", "--only-summary",
                         "--loglevel", "WARNING"],
                        {**env, "REFNET_LOAD_ACK_FILE": str(acks),
-                        "REFNET_LOAD_TOTP_KEYS": str(totp)}, work / "locust.log")
+                        "REFNET_LOAD_TOTP_KEYS": str(totp),
+                        "REFNET_LOAD_STAFF": str(staff)}, work / "locust.log")
         loads = []
         while locust.poll() is None:
             if time.monotonic() - started > args.duration + 120:
