@@ -143,7 +143,7 @@ def health_poller(base: str, stop: threading.Event, timeline: list) -> None:
     started = time.monotonic()
     while not stop.is_set():
         try:
-            with urllib.request.urlopen(f"{base}/health/", timeout=3) as response:
+            with urllib.request.urlopen(f"{base}/health/", timeout=10) as response:
                 code, body = response.status, ""
         except urllib.error.HTTPError as error:
             code, body = error.code, error.read().decode()[:200]

@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
@@ -104,6 +104,30 @@ def heartbeat(name: str, *, stopped: bool = False) -> None:
             worker=name, defaults=fields,
             create_defaults={**fields, "host": socket.gethostname()[:120], "pid": os.getpid(),
                              "started_at": now})
+
+
+# Messages this process sent whose "sent" mark failed to commit (the database went away
+# mid-tick): (worker, message id) -> (sent at, provider reference, duration in ms).
+UNRECORDED_SENT: dict[tuple[str, int], tuple[datetime, str, int]] = {}
+
+
+def record_unrecorded_sent(worker: str) -> int:
+    """Mark sent what this worker sent before the database failed, if the row is still its
+    claim (nobody reclaimed it meanwhile); returns how many were recorded."""
+    recorded = 0
+    for key in [k for k in UNRECORDED_SENT if k[0] == worker]:
+        sent_at, ref, duration = UNRECORDED_SENT[key]
+        with transaction.atomic():
+            updated = OutboxMessage.objects.filter(
+                pk=key[1], claimed_by=worker, status=OutboxStatus.SENDING).update(
+                status=OutboxStatus.SENT, sent_at=sent_at, provider_ref=ref, last_error="",
+                lease_until=None)
+            if updated:
+                DeliveryAttempt.objects.create(message_id=key[1], at=sent_at, worker=worker,
+                                               result=Result.SENT, duration_ms=duration)
+        del UNRECORDED_SENT[key]
+        recorded += updated
+    return recorded
 
 
 def reclaim_lapsed(now: datetime | None = None) -> int:
@@ -245,8 +269,18 @@ class _Batch:
             self._failed(message, f"{type(exc).__name__}: {exc}", started, permanent=False)
             return
         duration = int((time.perf_counter() - started) * 1000)
-        if self._finish(message, Result.SENT, duration_ms=duration, status=OutboxStatus.SENT,
-                        sent_at=timezone.now(), provider_ref=ref[:200], last_error=""):
+        sent_at = timezone.now()
+        try:
+            recorded = self._finish(message, Result.SENT, duration_ms=duration,
+                                    status=OutboxStatus.SENT, sent_at=sent_at,
+                                    provider_ref=ref[:200], last_error="")
+        except DatabaseError:
+            # Sent, but the database went away before "sent" was committed (a restart).
+            # Remember it: the next tick records it before anything is reclaimed, so the
+            # message is not sent a second time once the database is back.
+            UNRECORDED_SENT[(self.worker, message.pk)] = (sent_at, ref[:200], duration)
+            raise
+        if recorded:
             self.counts.sent += 1
         else:
             # Our lease lapsed during the send and another worker took the row over.
@@ -298,6 +332,7 @@ def deliver_due(*, worker: str | None = None, batch_size: int | None = None,
     batch_size = batch_size or settings.REFNET_OUTBOX_BATCH
     lease_seconds = settings.REFNET_OUTBOX_LEASE_SECONDS
     counts = DeliveryCounts()
+    counts.sent += record_unrecorded_sent(worker)
     counts.reclaimed = reclaim_lapsed()
     while stop is None or not stop.is_set():
         if max_batches is not None and counts.batches >= max_batches:
