@@ -79,7 +79,8 @@ SUITES = ("intake", "rules", "outbox", "reports", "registry", "imports", "load")
 SCRIPTS = {"load": BENCH / "load" / "run.py"}
 
 
-def suite_command(suite: str, args: argparse.Namespace, out_path: Path) -> list[str]:
+def suite_command(suite: str, args: argparse.Namespace, out_path: Path,
+                  db: str = "sqlite") -> list[str]:
     script = SCRIPTS.get(suite, BENCH / f"{suite}.py")
     command = [sys.executable, str(script), "--partners", str(args.partners),
                "--referrals", str(args.referrals), "--seed", str(args.seed),
@@ -89,8 +90,7 @@ def suite_command(suite: str, args: argparse.Namespace, out_path: Path) -> list[
                     "--saves", str(args.saves)]
     if suite == "load":
         # Its own data size (20,000 partners / 400,000 referrals, see bench/load/run.py).
-        command += ["--db", "sqlite" if "sqlite" in os.environ.get("DATABASE_URL", "")
-                    else "postgresql", "--duration", str(args.load_duration),
+        command += ["--db", db, "--duration", str(args.load_duration),
                     "--users", str(args.load_users)]
     return command
 
@@ -102,7 +102,7 @@ def run_one(db: str, url: str, args: argparse.Namespace, suite: str) -> dict | N
            "PYTHONUNBUFFERED": "1"}
     started = time.perf_counter()
     try:
-        completed = subprocess.run(suite_command(suite, args, out_path), env=env, cwd=ROOT,
+        completed = subprocess.run(suite_command(suite, args, out_path, db), env=env, cwd=ROOT,
                                    timeout=args.timeout)
     except subprocess.TimeoutExpired:
         log(f"{db} {suite}: stopped after the {args.timeout} s limit")
@@ -256,7 +256,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--load-duration", type=int, default=600,
                         help="seconds of locust load in the load suite")
-    parser.add_argument("--load-users", type=int, default=160,
+    parser.add_argument("--load-users", type=int, default=90,
                         help="simulated staff in the load suite")
     parser.add_argument("--timeout", type=int, default=2700,
                         help="seconds allowed per database, seeding included")
