@@ -256,7 +256,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--load-duration", type=int, default=600,
                         help="seconds of locust load in the load suite")
-    parser.add_argument("--load-users", type=int, default=90,
+    parser.add_argument("--load-users", type=int, default=110,
                         help="simulated staff in the load suite")
     parser.add_argument("--timeout", type=int, default=2700,
                         help="seconds allowed per database, seeding included")

@@ -105,6 +105,7 @@ class _Forms(HTMLParser):
 
 
 OTP_FIELDS = ("otp_token", "token", "code", "otp")
+OTP_INPUT = re.compile(r'name="(?:[\w-]*-)?(?:otp_token|token|code|otp)"')
 
 
 class Staff(FastHttpUser):
@@ -159,30 +160,44 @@ class Staff(FastHttpUser):
             return 200 if (body := self.page(path, name=f"{name} (then)")) else 500, path, body
         return status, url, body
 
-    def log_in(self) -> None:
-        self.page("/accounts/login/", name="login (form)")
-        status, url, body = self.post("/accounts/login/", {
-            "username": self.username, "password": PASSWORD, "next": "/"},
-            name="login (password)")
-        parser = _Forms()
-        parser.feed(body)
-        for form in parser.forms:
-            field = next((f for f in OTP_FIELDS if f in form["fields"]), None)
-            if field:
+    def fill(self, fields: dict[str, str]) -> dict[str, str]:
+        """A login form's fields with ours filled in: any field named like username,
+        password or a one-time code (a two-step wizard prefixes them, e.g. auth-username)."""
+        filled = {k: v for k, v in fields.items() if k != "csrfmiddlewaretoken"}
+        for name in filled:
+            bare = name.rsplit("-", 1)[-1]
+            if bare == "username":
+                filled[name] = self.username
+            elif bare == "password":
+                filled[name] = PASSWORD
+            elif bare in OTP_FIELDS:
                 key = TOTP_KEYS.get(self.username)
                 if not key:
                     raise RuntimeError(f"{self.username}: a second factor is asked for and "
                                        "no TOTP key was prepared")
-                fields = {k: v for k, v in form["fields"].items() if k != field}
-                fields[field] = totp(key["key"], step=key.get("step", 30),
-                                     digits=key.get("digits", 6), t0=key.get("t0", 0))
-                action = form["action"] or url
-                match = CSRF.search(body)
-                if match:
-                    self.csrf = match.group(1)
-                status, url, body = self.post(action, fields, name="login (second factor)")
+                filled[name] = totp(key["key"], step=key.get("step", 30),
+                                    digits=key.get("digits", 6), t0=key.get("t0", 0))
+        return filled
+
+    def log_in(self) -> None:
+        body = self.page("/accounts/login/", name="login (form)")
+        url, status, step = "/accounts/login/", 200, "login (password)"
+        for _ in range(3):  # the password, then perhaps a one-time code
+            parser = _Forms()
+            parser.feed(body)
+            form = next((f for f in parser.forms if any(
+                k.rsplit("-", 1)[-1] in ("username", "password", *OTP_FIELDS)
+                for k in f["fields"])), None)
+            if form is None:
                 break
-        if "/accounts/login/" in url or status != 200:
+            fields = self.fill(form["fields"])
+            fields.setdefault("next", "/")
+            status, url, body = self.post(form["action"] or url, fields, name=step)
+            step = "login (second factor)"
+            if status != 200 or "/accounts/login/" not in url.split("?")[0] and \
+                    not OTP_INPUT.search(body):
+                break
+        if status != 200 or "/accounts/login/" in url:
             events.request.fire(request_type="CHECK", name="login: logged in",
                                 response_time=0, response_length=0,
                                 exception=RuntimeError(f"{self.username} could not log in "

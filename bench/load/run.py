@@ -1,6 +1,6 @@
 """The load benchmark: a busy medical group on refnet, under gunicorn with the worker running.
 
-    python bench/load/run.py [--db sqlite|postgresql] [--duration 600] [--users 90]
+    python bench/load/run.py [--db sqlite|postgresql] [--duration 600] [--users 110]
                              [--web-workers 4] [--out results.json]
 
 1. Prepare the database once (a marker in bench/data/ remembers it): migrate, `refnet seed
@@ -328,8 +328,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--duration", type=int, default=600, help="seconds of load")
-    parser.add_argument("--users", type=int, default=90,
-                        help="simulated staff (90 offer about 170 requests/s when pages are fast)")
+    parser.add_argument("--users", type=int, default=110,
+                        help="simulated staff (110 offer about 170 requests/s when pages are fast)")
     parser.add_argument("--web-workers", type=int, default=4, help="gunicorn workers")
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument("--out", help="also write the figures here (JSON)")
