@@ -157,6 +157,10 @@ def _goal(goal: dict) -> str:
         parts.append(f"ratio ≤ {goal['ratio_max']}")
     if "min" in goal:
         parts.append(f"≥ {goal['min']}/s")
+    if "p99_max" in goal:
+        parts.append(f"p99 ≤ {goal['p99_max']} ms")
+    if "errors_max" in goal:
+        parts.append(f"errors ≤ {goal['errors_max']}")
     return ", ".join(parts)
 
 
@@ -193,7 +197,10 @@ def write_doc(results: list[dict], details: dict) -> None:
         scale = r.get("scale", {})
         size = (f"{scale.get('partners', 0):,} partners / {scale.get('referrals', 0):,} "
                 "referrals" if scale else "-")
-        if r.get("unit") == "per_s":
+        if r.get("unit") == "per_s" and "p99" in r:  # load.mixed: the rate, its p50 and p99
+            figures = (f"| {_fmt(r.get('value'))}/s | p50 {_fmt(r.get('p50'))} / p99 "
+                       f"{_fmt(r.get('p99'))} ms | | {_fmt(r.get('errors'))} errors ")
+        elif r.get("unit") == "per_s":
             figures = f"| {_fmt(r.get('value'))}/s | | | "
         else:
             figures = (f"| {_fmt(r.get('p50'))} | {_fmt(r.get('p95'))} | "

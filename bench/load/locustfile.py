@@ -41,6 +41,8 @@ from locust.exception import StopUser
 
 PASSWORD = os.environ.get("REFNET_LOAD_PASSWORD", "refnet-demo-2026")
 ACK_FILE = os.environ.get("REFNET_LOAD_ACK_FILE", "")
+# Log-ins happen before the figures are reset (run.py): failed ones are also written here.
+LOGIN_FAILED_FILE = os.environ.get("REFNET_LOAD_LOGIN_FAILED_FILE", "")
 STAFF: dict = {}  # how many load_<role>_<n> users prepare.py made, by role
 if os.environ.get("REFNET_LOAD_STAFF"):
     with open(os.environ["REFNET_LOAD_STAFF"]) as handle:
@@ -198,6 +200,9 @@ class Staff(FastHttpUser):
                     not OTP_INPUT.search(body):
                 break
         if status != 200 or "/accounts/login/" in url:
+            if LOGIN_FAILED_FILE:
+                with open(LOGIN_FAILED_FILE, "a") as handle:
+                    handle.write(f"{self.username} {status} {url}\n")
             events.request.fire(request_type="CHECK", name="login: logged in",
                                 response_time=0, response_length=0,
                                 exception=RuntimeError(f"{self.username} could not log in "
