@@ -5,7 +5,8 @@
     python bench/run.py --db sqlite      # one database only
 
 For each database this runs each suite (bench/intake.py, rules.py, outbox.py, reports.py,
-registry.py: the NPPES import, imports.py: the referral CSV import)
+registry.py: the NPPES import, imports.py: the referral CSV import, load/run.py: the locust
+scenario of a busy group against gunicorn and the worker, ~12 minutes per database)
 in a child process (settings are read once per process); each seeds the data if needed
 and measures. `--only rules,outbox` runs some of them. Then it merges the figures
 into bench/results.json (one object per measurement and database, as BENCHMARKS.md
@@ -73,11 +74,15 @@ def postgres_reachable(url: str) -> bool:
 
 # Each suite is a script run in its own child process (settings are read once per process).
 # Every script takes --partners --referrals --seed --out and seeds or reuses the same data.
-SUITES = ("intake", "rules", "outbox", "reports", "registry", "imports")
+SUITES = ("intake", "rules", "outbox", "reports", "registry", "imports", "load")
+# Suites that are not bench/<suite>.py, and suites left out unless --only names them.
+SCRIPTS = {"load": BENCH / "load" / "run.py"}
 
 
-def suite_command(suite: str, args: argparse.Namespace, out_path: Path) -> list[str]:
-    command = [sys.executable, str(BENCH / f"{suite}.py"), "--partners", str(args.partners),
+def suite_command(suite: str, args: argparse.Namespace, out_path: Path,
+                  db: str = "sqlite") -> list[str]:
+    script = SCRIPTS.get(suite, BENCH / f"{suite}.py")
+    command = [sys.executable, str(script), "--partners", str(args.partners),
                "--referrals", str(args.referrals), "--seed", str(args.seed),
                "--out", str(out_path)]
     if suite == "intake":
@@ -85,6 +90,10 @@ def suite_command(suite: str, args: argparse.Namespace, out_path: Path) -> list[
                     "--saves", str(args.saves)]
     if suite == "imports":  # the median of --rounds imports of the same file
         command += ["--rounds", str(args.rounds)]
+    if suite == "load":
+        # Its own data size (20,000 partners / 400,000 referrals, see bench/load/run.py).
+        command += ["--db", db, "--duration", str(args.load_duration),
+                    "--users", str(args.load_users)]
     return command
 
 
@@ -95,7 +104,7 @@ def run_one(db: str, url: str, args: argparse.Namespace, suite: str) -> dict | N
            "PYTHONUNBUFFERED": "1"}
     started = time.perf_counter()
     try:
-        completed = subprocess.run(suite_command(suite, args, out_path), env=env, cwd=ROOT,
+        completed = subprocess.run(suite_command(suite, args, out_path, db), env=env, cwd=ROOT,
                                    timeout=args.timeout)
     except subprocess.TimeoutExpired:
         log(f"{db} {suite}: stopped after the {args.timeout} s limit")
@@ -150,6 +159,10 @@ def _goal(goal: dict) -> str:
         parts.append(f"ratio ≤ {goal['ratio_max']}")
     if "min" in goal:
         parts.append(f"≥ {goal['min']}/s")
+    if "p99_max" in goal:
+        parts.append(f"p99 ≤ {goal['p99_max']} ms")
+    if "errors_max" in goal:
+        parts.append(f"errors ≤ {goal['errors_max']}")
     return ", ".join(parts)
 
 
@@ -186,7 +199,10 @@ def write_doc(results: list[dict], details: dict) -> None:
         scale = r.get("scale", {})
         size = (f"{scale.get('partners', 0):,} partners / {scale.get('referrals', 0):,} "
                 "referrals" if scale else "-")
-        if r.get("unit") == "per_s":
+        if r.get("unit") == "per_s" and "p99" in r:  # load.mixed: the rate, its p50 and p99
+            figures = (f"| {_fmt(r.get('value'))}/s | p50 {_fmt(r.get('p50'))} / p99 "
+                       f"{_fmt(r.get('p99'))} ms | | {_fmt(r.get('errors'))} errors ")
+        elif r.get("unit") == "per_s":
             figures = f"| {_fmt(r.get('value'))}/s | | | "
         else:
             figures = (f"| {_fmt(r.get('p50'))} | {_fmt(r.get('p95'))} | "
@@ -247,6 +263,10 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--saves", type=int, default=300)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--load-duration", type=int, default=600,
+                        help="seconds of locust load in the load suite")
+    parser.add_argument("--load-users", type=int, default=110,
+                        help="simulated staff in the load suite")
     parser.add_argument("--timeout", type=int, default=2700,
                         help="seconds allowed per database, seeding included")
     args = parser.parse_args()

@@ -267,6 +267,11 @@ REFNET_OUTBOX_BACKOFF_SECONDS = env.int("REFNET_OUTBOX_BACKOFF_SECONDS", default
 REFNET_OUTBOX_BACKOFF_MAX_SECONDS = env.int("REFNET_OUTBOX_BACKOFF_MAX_SECONDS", default=6 * 3600)
 REFNET_OUTBOX_BATCH = env.int("REFNET_OUTBOX_BATCH", default=50)
 REFNET_WORKER_TICK_SECONDS = env.float("REFNET_WORKER_TICK_SECONDS", default=5.0)
+# /health/ answers 503 when no `refnet worker` has beaten its heartbeat for this long (a
+# worker beats every tick, REFNET_WORKER_TICK_SECONDS, and after every delivered batch).
+REFNET_HEALTH_WORKER_MAX_AGE_SECONDS = env.float("REFNET_HEALTH_WORKER_MAX_AGE_SECONDS",
+                                                 default=60.0)
+REFNET_HEALTH_REQUIRE_WORKER = env.bool("REFNET_HEALTH_REQUIRE_WORKER", default=True)
 # Rules look back this far for referral events when they first run or run in full.
 REFNET_RULES_LOOKBACK_DAYS = env.int("REFNET_RULES_LOOKBACK_DAYS", default=30)
 

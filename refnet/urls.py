@@ -2,10 +2,12 @@ from django.contrib import admin
 from django.urls import include, path
 
 from refnet.accounts import views as account_views
+from refnet.practice.health import health
 
 urlpatterns = [
     path("", account_views.home, name="home"),
     path("accounts/two-step/", include("refnet.twofactor.urls")),
+    path("health/", health, name="health"),
     path("accounts/", include("refnet.accounts.urls")),
     path("partners/", include("refnet.partners.urls")),
     path("referrals/", include("refnet.referrals.urls")),

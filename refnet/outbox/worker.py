@@ -34,11 +34,12 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
@@ -103,6 +104,30 @@ def heartbeat(name: str, *, stopped: bool = False) -> None:
             worker=name, defaults=fields,
             create_defaults={**fields, "host": socket.gethostname()[:120], "pid": os.getpid(),
                              "started_at": now})
+
+
+# Messages this process sent whose "sent" mark failed to commit (the database went away
+# mid-tick): (worker, message id) -> (sent at, provider reference, duration in ms).
+UNRECORDED_SENT: dict[tuple[str, int], tuple[datetime, str, int]] = {}
+
+
+def record_unrecorded_sent(worker: str) -> int:
+    """Mark sent what this worker sent before the database failed, if the row is still its
+    claim (nobody reclaimed it meanwhile); returns how many were recorded."""
+    recorded = 0
+    for key in [k for k in UNRECORDED_SENT if k[0] == worker]:
+        sent_at, ref, duration = UNRECORDED_SENT[key]
+        with transaction.atomic():
+            updated = OutboxMessage.objects.filter(
+                pk=key[1], claimed_by=worker, status=OutboxStatus.SENDING).update(
+                status=OutboxStatus.SENT, sent_at=sent_at, provider_ref=ref, last_error="",
+                lease_until=None)
+            if updated:
+                DeliveryAttempt.objects.create(message_id=key[1], at=sent_at, worker=worker,
+                                               result=Result.SENT, duration_ms=duration)
+        del UNRECORDED_SENT[key]
+        recorded += updated
+    return recorded
 
 
 def reclaim_lapsed(now: datetime | None = None) -> int:
@@ -244,8 +269,18 @@ class _Batch:
             self._failed(message, f"{type(exc).__name__}: {exc}", started, permanent=False)
             return
         duration = int((time.perf_counter() - started) * 1000)
-        if self._finish(message, Result.SENT, duration_ms=duration, status=OutboxStatus.SENT,
-                        sent_at=timezone.now(), provider_ref=ref[:200], last_error=""):
+        sent_at = timezone.now()
+        try:
+            recorded = self._finish(message, Result.SENT, duration_ms=duration,
+                                    status=OutboxStatus.SENT, sent_at=sent_at,
+                                    provider_ref=ref[:200], last_error="")
+        except DatabaseError:
+            # Sent, but the database went away before "sent" was committed (a restart).
+            # Remember it: the next tick records it before anything is reclaimed, so the
+            # message is not sent a second time once the database is back.
+            UNRECORDED_SENT[(self.worker, message.pk)] = (sent_at, ref[:200], duration)
+            raise
+        if recorded:
             self.counts.sent += 1
         else:
             # Our lease lapsed during the send and another worker took the row over.
@@ -287,13 +322,17 @@ class _Batch:
 
 def deliver_due(*, worker: str | None = None, batch_size: int | None = None,
                 stop: threading.Event | None = None,
-                max_batches: int | None = None) -> DeliveryCounts:
+                max_batches: int | None = None,
+                after_batch: Callable[[], None] | None = None) -> DeliveryCounts:
     """Deliver due messages in batches until none are due (or stop is set, or max_batches
-    batches were done). On stop, the unsent rest of the batch is released."""
+    batches were done). On stop, the unsent rest of the batch is released. after_batch runs
+    after each batch (the worker beats its heartbeat there, so a long backlog does not look
+    like a dead worker to the health check)."""
     worker = worker or default_worker_name()
     batch_size = batch_size or settings.REFNET_OUTBOX_BATCH
     lease_seconds = settings.REFNET_OUTBOX_LEASE_SECONDS
     counts = DeliveryCounts()
+    counts.sent += record_unrecorded_sent(worker)
     counts.reclaimed = reclaim_lapsed()
     while stop is None or not stop.is_set():
         if max_batches is not None and counts.batches >= max_batches:
@@ -307,4 +346,6 @@ def deliver_due(*, worker: str | None = None, batch_size: int | None = None,
         finally:
             if stop is not None and stop.is_set():
                 release_claims(worker)
+        if after_batch is not None:
+            after_batch()
     return counts

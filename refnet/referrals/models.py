@@ -173,6 +173,8 @@ class Referral(models.Model):
             models.Index(fields=["status", "received_at"]),
             models.Index(fields=["received_at"]),
             models.Index(fields=["location", "received_at"]),
+            # The pipeline board's closed columns: closed lately, newest first.
+            models.Index(fields=["status", "status_changed_at"], name="referral_status_changed"),
             models.Index(
                 fields=["received_at"], name="referral_unresolved_source",
                 condition=Q(source_status="unresolved"),

@@ -131,9 +131,12 @@ def referrals_list(
     `source_partner_ids=[]` means "a source search that matched nobody", so no rows;
     `reached` (contacted|scheduled|seen): only those that got that far, whatever their
     status is now (the dashboard's contacted/scheduled/seen figures)."""
+    # The location comes by a second, tiny query: joined in, it is the one INNER JOIN to a
+    # three-row table and SQLite drives the query from it, sorting every referral to show
+    # 25 (7 s at 400,000 referrals, against 25 ms when it walks the received_at index).
     qs = Referral.objects.select_related(
-        "patient", "source_partner", "location", "service_line", "assigned_to"
-    )
+        "patient", "source_partner", "service_line", "assigned_to"
+    ).prefetch_related("location")
     if status == OPEN:
         qs = qs.filter(status__in=OPEN_STATUSES)
     elif status:
@@ -177,18 +180,21 @@ def referrals_board(*, location: Location | None = None) -> list[BoardColumn]:
     base = Referral.objects.all()
     if location is not None:
         base = base.filter(location=location)
-    on_board = base.filter(
-        Q(status__in=OPEN_STATUSES) | Q(status_changed_at__gte=since)
-    )
-    counts = dict(
-        on_board.order_by().values("status").annotate(n=Count("id")).values_list("status", "n")
-    )
+    # Open and recently closed are counted and fetched apart: "status IN open OR closed
+    # lately" in one WHERE makes SQLite scan every referral (0.5 s at 400,000).
+    open_counts = base.filter(status__in=OPEN_STATUSES).order_by().values("status")
+    closed_counts = (base.exclude(status__in=OPEN_STATUSES)
+                     .filter(status_changed_at__gte=since).order_by().values("status"))
+    counts = {row["status"]: row["n"] for qs in (open_counts, closed_counts)
+              for row in qs.annotate(n=Count("id"))}
     columns = []
     for status in ReferralStatus:
         closed = status not in OPEN_STATUSES
+        column = base.filter(status=status)
+        if closed:
+            column = column.filter(status_changed_at__gte=since)
         cards = (
-            on_board.filter(status=status)
-            .select_related("patient", "source_partner", "location")
+            column.select_related("patient", "source_partner").prefetch_related("location")
             .order_by(*(("-status_changed_at", "-id") if closed else ("-received_at", "-id")))
         )[:BOARD_CARDS]
         columns.append(BoardColumn(status=status.value, label=status.label,

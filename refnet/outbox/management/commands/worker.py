@@ -5,7 +5,9 @@
 Each tick: heartbeat; rules_tick and digests_tick (unless --no-rules); deliver due messages
 in batches until none are due (unless --no-deliver); then wait for the next tick or the next
 due message, whichever is sooner. SIGTERM or SIGINT: the message in hand is finished, the
-rest of the batch released, the heartbeat marked stopped, exit status 0.
+rest of the batch released, the heartbeat marked stopped, exit status 0. A database failure
+during a tick (a restart, a failover) is logged, the connection dropped, and the next tick
+reconnects: the worker does not exit.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from refnet.outbox.worker import (
@@ -60,6 +62,14 @@ def run_digests(now) -> dict | None:
         return None
 
 
+def drop_connection() -> None:
+    """Forget a broken database connection; the next query opens a new one."""
+    try:
+        connection.close()
+    except DatabaseError:
+        connection.connection = None
+
+
 class Command(BaseCommand):
     help = "Evaluate follow-up rules and deliver the outbox, every tick, until stopped."
 
@@ -94,13 +104,30 @@ class Command(BaseCommand):
         log.info("worker %s started (tick %.1fs)", name, tick)
         try:
             while not stop.is_set():
-                self.tick(name=name, options=options, stop=stop)
+                try:
+                    self.tick(name=name, options=options, stop=stop)
+                    wait = self.wait_seconds(tick, deliver=not options["no_deliver"])
+                except DatabaseError:
+                    if options["once"]:
+                        raise
+                    # The database went away (restarted, failed over, network): drop the
+                    # connection and try again next tick. Messages claimed in the lost
+                    # tick come back when their lease lapses, with the same Message-ID.
+                    log.exception("worker %s: the database failed during a tick; "
+                                  "reconnecting in %.0f s", name, tick)
+                    drop_connection()
+                    wait = tick
                 if options["once"]:
                     break
-                stop.wait(self.wait_seconds(tick, deliver=not options["no_deliver"]))
+                stop.wait(wait)
         finally:
-            released = release_claims(name)
-            heartbeat(name, stopped=True)
+            try:
+                released = release_claims(name)
+                heartbeat(name, stopped=True)
+            except DatabaseError:
+                log.warning("worker %s: could not release its claims (the database is "
+                            "unreachable); they come back when their lease lapses", name)
+                released = 0
             log.info("worker %s stopped%s", name,
                      f"; released {released} claimed messages" if released else "")
 
@@ -118,8 +145,8 @@ class Command(BaseCommand):
             __import__("refnet.hl7.tick", fromlist=["run"]).run(now)  # never raises
             if isinstance(digests, dict) and any(digests.values()):
                 rules = {**(rules if isinstance(rules, dict) else {}), **digests}
-        counts = DeliveryCounts() if options["no_deliver"] else deliver_due(worker=name,
-                                                                            stop=stop)
+        counts = DeliveryCounts() if options["no_deliver"] else deliver_due(
+            worker=name, stop=stop, after_batch=lambda: heartbeat(name))
         ms = (time.perf_counter() - started) * 1000
         summary = " ".join(f"{k}={v}" for k, v in counts.as_dict().items() if v)
         rule_summary = ""
