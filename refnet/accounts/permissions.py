@@ -42,6 +42,8 @@ class Cap(StrEnum):
     PLAN_EDIT = "plan.edit"  # the growth plan
     IMPORT_RUN = "import.run"  # CSV/XLSX imports of partners and referrals
     API_KEYS = "api.keys"  # create and revoke API keys
+    AUDIT_VIEW = "audit.view"  # browse and export the audit log of patient data
+    PATIENT_EXPORT = "patient.export"  # export one patient's whole record (right of access)
     ADMIN = "admin"
 
 
@@ -76,6 +78,8 @@ CAPABILITIES: dict[Cap, set[Role]] = {
     Cap.PLAN_EDIT: {Role.MANAGER, Role.ADMIN},
     Cap.IMPORT_RUN: {Role.COORDINATOR, Role.MANAGER, Role.ADMIN},
     Cap.API_KEYS: {Role.ADMIN},
+    Cap.AUDIT_VIEW: {Role.ADMIN},
+    Cap.PATIENT_EXPORT: {Role.COORDINATOR, Role.MANAGER, Role.ADMIN},
     Cap.ADMIN: {Role.ADMIN},
 }
 
