@@ -21,6 +21,7 @@ class Cap(StrEnum):
     PARTNERS_VIEW = "partners.view"
     PARTNERS_EDIT = "partners.edit"
     PARTNERS_MERGE = "partners.merge"
+    PARTNERS_REMOVE = "partners.remove"  # remove / restore a partner; see removed and merged
     FOLLOWUPS = "followups"  # work one's own inbox of follow-ups
     FOLLOWUPS_ALL = "followups.all"  # see and reassign everyone's follow-ups
     RULES_EDIT = "rules.edit"  # follow-up rules and per-partner overrides
@@ -57,6 +58,7 @@ CAPABILITIES: dict[Cap, set[Role]] = {
     Cap.PARTNERS_VIEW: _ALL,
     Cap.PARTNERS_EDIT: {Role.COORDINATOR, Role.OUTREACH, Role.MANAGER, Role.ADMIN},
     Cap.PARTNERS_MERGE: {Role.OUTREACH, Role.MANAGER, Role.ADMIN},
+    Cap.PARTNERS_REMOVE: {Role.MANAGER, Role.ADMIN},
     Cap.FOLLOWUPS: _ALL,
     Cap.FOLLOWUPS_ALL: {Role.MANAGER, Role.ADMIN},
     Cap.RULES_EDIT: {Role.MANAGER, Role.ADMIN},

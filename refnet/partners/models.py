@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 
@@ -82,8 +83,13 @@ class Tag(models.Model):
 
 class PartnerQuerySet(models.QuerySet):
     def live(self) -> "PartnerQuerySet":
-        """Partners that were not merged into another."""
-        return self.filter(merged_into__isnull=True)
+        """Partners that were neither merged into another nor removed."""
+        return self.filter(merged_into__isnull=True, removed_at__isnull=True)
+
+    def gone(self) -> "PartnerQuerySet":
+        """Removed or merged partners: kept, with their history, for the "Removed and
+        merged" view of the directory."""
+        return self.filter(Q(merged_into__isnull=False) | Q(removed_at__isnull=False))
 
 
 class Partner(models.Model):
@@ -134,6 +140,14 @@ class Partner(models.Model):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from"
     )
+    # Removed (services.partner_remove): hidden from the directory, search, intake and the
+    # rules, kept with who/when/why and restorable; referrals keep pointing here.
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    removed_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

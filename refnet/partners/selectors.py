@@ -205,3 +205,18 @@ def partner_move_counts(partner: Partner) -> MoveCounts:
         referrals=Referral.objects.filter(source_partner=partner).count(),
         contacts=partner.contacts.count(),
     )
+
+
+def partners_gone(limit: int = 500) -> list[dict[str, Any]]:
+    """Removed and merged partners, most recent first (at most `limit`), each with who,
+    when and why (a removal) or where it went (a merge)."""
+    from .models import PartnerMerge
+
+    removed = [{"partner": p, "at": p.removed_at, "by": p.removed_by, "why": p.removed_reason,
+                "into": None}
+               for p in Partner.objects.filter(removed_at__isnull=False)
+               .select_related("removed_by").order_by("-removed_at")[:limit]]
+    merged = [{"partner": m.merged, "at": m.at, "by": m.by, "why": "merged", "into": m.survivor}
+              for m in PartnerMerge.objects.select_related("merged", "survivor", "by")
+              .order_by("-at")[:limit]]
+    return sorted(removed + merged, key=lambda r: r["at"], reverse=True)[:limit]
