@@ -91,27 +91,34 @@ def audit_append_values(rows: Sequence[tuple]) -> int:
         head = _head()
         prev = head.last_hash
         chained = []
+        adapted: dict = {}  # a bulk append repeats one time: adapt it once
         for at, user_id, username, patient_id, action, what, address, path in rows:
             at = at or now
+            if at not in adapted:
+                adapted[at] = connection.ops.adapt_datetimefield_value(at)
             address = canonical_address(address)
             action = str(action)
             digest = row_hash(prev_hash=prev, at=at, user_id=user_id, username=username,
                               patient_id=patient_id, action=action, what=what,
                               address=address, path=path)
-            chained.append((connection.ops.adapt_datetimefield_value(at), user_id, username,
-                            patient_id, action, what, address, path, prev, digest))
+            chained.append((adapted[at], user_id, username, patient_id, action, what, address,
+                            path, prev, digest))
             prev = digest
         one = "(" + ", ".join(["%s"] * len(columns)) + ")"
         head_sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
         with connection.cursor() as cursor:
-            if connection.vendor == "sqlite":
+            if len(chained) == 1:  # the common case: one view of one patient
+                cursor.execute(head_sql + one + " RETURNING id", chained[0])
+            elif connection.vendor == "sqlite":
                 cursor.executemany(head_sql + one, chained)
             else:
                 for start in range(0, len(chained), _PG_ROWS_PER_INSERT):
                     chunk = chained[start:start + _PG_ROWS_PER_INSERT]
                     cursor.execute(head_sql + ", ".join([one] * len(chunk)),
                                    [v for row in chunk for v in row])
-            cursor.execute(f"SELECT MAX(id) FROM {table}")
+            if len(chained) != 1:
+                # Under the head's lock nobody else appends, so the highest id is ours.
+                cursor.execute(f"SELECT MAX(id) FROM {table}")
             last_id = cursor.fetchone()[0]
         AuditChainHead.objects.filter(pk=head.pk).update(
             last_id=last_id, last_hash=prev, count=F("count") + len(chained))
