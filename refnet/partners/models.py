@@ -141,13 +141,10 @@ class Partner(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from"
     )
     # Removed (services.partner_remove): hidden from the directory, search, intake and the
-    # rules, kept with who/when/why and restorable; referrals keep pointing here.
+    # rules, restorable; who and why are in PartnerRemoval. Referrals keep pointing here.
+    # (Only a nullable column here: SQLite adds it in place, without rebuilding the table
+    # that the report rollups' triggers read.)
     removed_at = models.DateTimeField(null=True, blank=True)
-    removed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    removed_reason = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -253,3 +250,23 @@ class SearchEntry(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+class PartnerRemoval(models.Model):
+    """One removal of a partner: who, when, why, and, once restored, who restored it when.
+    Kept after a restore, so the partner's removals stay on the record."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="removals")
+    removed_at = models.DateTimeField()
+    removed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=300)
+    restored_at = models.DateTimeField(null=True, blank=True)
+    restored_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-removed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"partner {self.partner_id} removed {self.removed_at:%Y-%m-%d}: {self.reason}"

@@ -11,7 +11,15 @@ from simple_history.utils import bulk_update_with_history
 
 from refnet.accounts.models import User
 
-from .models import Contact, Partner, PartnerAlias, PartnerMerge, SearchEntry, Tag
+from .models import (
+    Contact,
+    Partner,
+    PartnerAlias,
+    PartnerMerge,
+    PartnerRemoval,
+    SearchEntry,
+    Tag,
+)
 from .search import index_fields
 
 
@@ -177,7 +185,9 @@ def partner_remove(*, partner: Partner, by: User | None, reason: str) -> Partner
     if partner.removed_at:
         raise RemoveError("This partner was already removed.")
     now = timezone.now()
-    partner.removed_at, partner.removed_by, partner.removed_reason = now, by, reason[:300]
+    partner.removed_at = now
+    PartnerRemoval.objects.create(partner=partner, removed_at=now, removed_by=by,
+                                  reason=reason[:300])
     _stamp(partner, by)
     partner._change_reason = f"removed: {reason}"[:100]
     partner.save()
@@ -199,7 +209,9 @@ def partner_restore(*, partner: Partner, by: User | None) -> Partner:
     partner = Partner.objects.select_for_update().get(pk=partner.pk)
     if partner.removed_at is None:
         raise RemoveError("This partner is not removed.")
-    partner.removed_at, partner.removed_by, partner.removed_reason = None, None, ""
+    partner.removed_at = None
+    PartnerRemoval.objects.filter(partner=partner, restored_at__isnull=True).update(
+        restored_at=timezone.now(), restored_by=by)
     _stamp(partner, by)
     partner._change_reason = "restored"
     partner.save()

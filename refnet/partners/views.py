@@ -150,6 +150,7 @@ def _detail_context(request: HttpRequest, partner: Partner,
         "chart": monthly_bar_svg(monthly, title=f"Referrals per month from {partner.name}"),
         "monthly_total": sum(n for _, n in monthly),
         "merges": selectors.partner_merge_history(partner),
+        "removal": selectors.partner_open_removal(partner),
         "contact_form": contact_form,
         "open_followups": partner_open_followups(partner),
         "recent_messages": (partner_recent_messages(partner)

@@ -16,7 +16,8 @@ def test_remove_hides_and_restore_brings_back(make_partner, make_referral, users
     make_referral(source_partner=partner)
     partner_remove(partner=partner, by=users["manager"], reason="Closed their practice")
     partner.refresh_from_db()
-    assert partner.removed_by == users["manager"]
+    [removal] = partner.removals.all()
+    assert (removal.removed_by, removal.reason) == (users["manager"], "Closed their practice")
     assert partner not in partners_directory()
     assert [m.partner_id for m in partners_search("Zebra Physio")] == []
     assert partner.referrals.count() == 1  # its referrals are untouched
@@ -24,6 +25,8 @@ def test_remove_hides_and_restore_brings_back(make_partner, make_referral, users
     partner_restore(partner=partner, by=users["admin"])
     partner.refresh_from_db()
     assert partner.removed_at is None and partner in partners_directory()
+    removal.refresh_from_db()
+    assert removal.restored_by == users["admin"]  # the removal stays on the record
     assert [m.partner_id for m in partners_search("Zebra Physio")] == [partner.pk]
 
 
