@@ -21,7 +21,9 @@ from .models import AuditAction, AuditChainHead, AuditEvent
 
 # The columns of one row given to audit_append_values, in this order.
 VALUE_COLUMNS = ("at", "user_id", "username", "patient_id", "action", "what", "address", "path")
-_PG_ROWS_PER_INSERT = 1000
+# Rows per INSERT statement: 10 parameters a row, under SQLite's 32,766 and PostgreSQL's
+# 65,535 bound parameters.
+_ROWS_PER_INSERT = {"sqlite": 3000, "postgresql": 5000}
 
 
 @lru_cache(maxsize=8)
@@ -87,7 +89,9 @@ def audit_append_values(rows: Sequence[tuple]) -> int:
     now = timezone.now()
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
     columns = (*VALUE_COLUMNS, "prev_hash", "hash")
-    with transaction.atomic():
+    # savepoint=False: inside a caller's transaction (most writes) this costs no SAVEPOINT
+    # round trips; a failure here fails the caller's transaction, as it should.
+    with transaction.atomic(savepoint=False):
         head = _head()
         prev = head.last_hash
         chained = []
@@ -106,20 +110,16 @@ def audit_append_values(rows: Sequence[tuple]) -> int:
             prev = digest
         one = "(" + ", ".join(["%s"] * len(columns)) + ")"
         head_sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+        per = _ROWS_PER_INSERT[connection.vendor]
+        last_id = None
         with connection.cursor() as cursor:
-            if len(chained) == 1:  # the common case: one view of one patient
-                cursor.execute(head_sql + one + " RETURNING id", chained[0])
-            elif connection.vendor == "sqlite":
-                cursor.executemany(head_sql + one, chained)
-            else:
-                for start in range(0, len(chained), _PG_ROWS_PER_INSERT):
-                    chunk = chained[start:start + _PG_ROWS_PER_INSERT]
-                    cursor.execute(head_sql + ", ".join([one] * len(chunk)),
-                                   [v for row in chunk for v in row])
-            if len(chained) != 1:
-                # Under the head's lock nobody else appends, so the highest id is ours.
-                cursor.execute(f"SELECT MAX(id) FROM {table}")
-            last_id = cursor.fetchone()[0]
+            # Multi-row INSERTs RETURNING the ids (SQLite >= 3.35 and PostgreSQL): the
+            # highest is the new head, without another query.
+            for start in range(0, len(chained), per):
+                chunk = chained[start:start + per]
+                cursor.execute(head_sql + ", ".join([one] * len(chunk)) + " RETURNING id",
+                               [v for row in chunk for v in row])
+                last_id = max(last_id or 0, *(r[0] for r in cursor.fetchall()))
         AuditChainHead.objects.filter(pk=head.pk).update(
             last_id=last_id, last_hash=prev, count=F("count") + len(chained))
     return len(chained)
