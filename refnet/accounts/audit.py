@@ -24,6 +24,7 @@ VALUE_COLUMNS = ("at", "user_id", "username", "patient_id", "action", "what", "a
 # Rows per INSERT statement: 10 parameters a row, under SQLite's 32,766 and PostgreSQL's
 # 65,535 bound parameters.
 _ROWS_PER_INSERT = {"sqlite": 3000, "postgresql": 5000}
+_SQLITE_EXECUTEMANY_FROM = 200
 
 
 @lru_cache(maxsize=8)
@@ -113,10 +114,20 @@ def audit_append_values(rows: Sequence[tuple]) -> int:
         per = _ROWS_PER_INSERT[connection.vendor]
         last_id = None
         with connection.cursor() as cursor:
+            if connection.vendor == "sqlite" and len(chained) > _SQLITE_EXECUTEMANY_FROM:
+                # A bulk (an import batch): one prepared INSERT run per row is cheaper in
+                # SQLite than building one long VALUES list; under the lock, the highest
+                # id is the new head.
+                cursor.executemany(head_sql + one, chained)
+                cursor.execute(f"SELECT MAX(id) FROM {table}")
+                last_id = cursor.fetchone()[0]
+                chained_left: list = []
+            else:
+                chained_left = chained
             # Multi-row INSERTs RETURNING the ids (SQLite >= 3.35 and PostgreSQL): the
             # highest is the new head, without another query.
-            for start in range(0, len(chained), per):
-                chunk = chained[start:start + per]
+            for start in range(0, len(chained_left), per):
+                chunk = chained_left[start:start + per]
                 cursor.execute(head_sql + ", ".join([one] * len(chunk)) + " RETURNING id",
                                [v for row in chunk for v in row])
                 last_id = max(last_id or 0, *(r[0] for r in cursor.fetchall()))

@@ -152,3 +152,12 @@ def test_a_user_with_an_audit_trail_cannot_be_deleted(users):
     audit_patients(request=request, patient_ids=[1], action=AuditAction.VIEW, what="x")
     with pytest.raises(ProtectedError):
         users["coordinator"].delete()
+
+
+@pytest.mark.django_db
+def test_a_bulk_append_chains_every_row_and_moves_the_head_to_its_last():
+    _append(3)
+    ids = _append(450, start=100)  # an import batch: the bulk path on both databases
+    head = AuditChainHead.objects.get()
+    assert (head.last_id, head.count) == (ids[-1], 453)
+    assert _verify()[0] == 0
