@@ -21,6 +21,25 @@ hypothesis_settings.register_profile("explore", derandomize=False)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "refnet"))
 
 
+def _flush_with_audit_triggers_lifted():
+    """Transactional tests end with a flush (DELETE on SQLite, TRUNCATE on PostgreSQL),
+    which the audit log's append-only triggers refuse; lift them for the flush only."""
+    from django.test import testcases
+
+    from refnet.accounts.triggers import audit_triggers_lifted
+
+    original = testcases.TransactionTestCase._fixture_teardown
+
+    def teardown(self):
+        with audit_triggers_lifted():
+            original(self)
+
+    testcases.TransactionTestCase._fixture_teardown = teardown
+
+
+_flush_with_audit_triggers_lifted()
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Argon2 is slow on purpose; tests that log in many users use a fast hasher.

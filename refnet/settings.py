@@ -286,3 +286,10 @@ LOGGING = {
 REFNET_SEARCH_VOLUME_DAYS = env.int("REFNET_SEARCH_VOLUME_DAYS", default=365)
 # The most patient-level rows one report export may hold (it says when it was cut).
 REFNET_REPORTS_PATIENT_ROWS_MAX = env.int("REFNET_REPORTS_PATIENT_ROWS_MAX", default=50_000)
+
+# The audit log's client address (docs/audit.md): REMOTE_ADDR, unless the request came from
+# one of these proxies (addresses or networks, e.g. "127.0.0.1,10.0.0.0/8"); then the
+# nearest address in X-Forwarded-For that is not a trusted proxy. Default: trust none.
+REFNET_TRUSTED_PROXIES = env.list("REFNET_TRUSTED_PROXIES", default=[])
+# Where `refnet backup` writes when not given --output.
+REFNET_BACKUP_DIR = Path(env.str("REFNET_BACKUP_DIR", default=str(DATA_DIR / "backups")))

@@ -1,19 +1,153 @@
-"""The audit trail of patient data: one row per patient per view, query, change or export."""
+"""The audit trail of patient data: one row per patient per view, query, change or export.
 
-from collections.abc import Iterable
+Every audit row is written by audit_append / audit_append_values here, which chain it to
+the row before (accounts.chain) while holding the chain head's lock, so that concurrent
+writers never fork the chain (docs/audit.md).
+"""
 
+import ipaddress
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from functools import lru_cache
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F
 from django.http import HttpRequest
+from django.utils import timezone
 
-from .models import AuditAction, AuditEvent
+from .chain import GENESIS, canonical_address, row_hash
+from .models import AuditAction, AuditChainHead, AuditEvent
+
+# The columns of one row given to audit_append_values, in this order.
+VALUE_COLUMNS = ("at", "user_id", "username", "patient_id", "action", "what", "address", "path")
+# Rows per INSERT statement: 10 parameters a row, under SQLite's 32,766 and PostgreSQL's
+# 65,535 bound parameters.
+_ROWS_PER_INSERT = {"sqlite": 3000, "postgresql": 5000}
+_SQLITE_EXECUTEMANY_FROM = 200
 
 
-def _address(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+@lru_cache(maxsize=8)
+def _networks(trusted: tuple[str, ...]) -> tuple:
+    return tuple(ipaddress.ip_network(t.strip(), strict=False) for t in trusted if t.strip())
+
+
+def _ip(text: str):
+    try:
+        return ipaddress.ip_address(text.strip())
+    except ValueError:
+        return None
+
+
+def client_address(request: HttpRequest) -> str | None:
+    """The address the request came from. REMOTE_ADDR, unless that is one of
+    REFNET_TRUSTED_PROXIES: then X-Forwarded-For is read from the right, skipping the
+    trusted proxies, and the first address that is not one of them is the client. Hops
+    further left were written by the client itself and are never believed."""
+    remote = _ip(request.META.get("REMOTE_ADDR") or "")
+    if remote is None:
+        return None
+    trusted = _networks(tuple(getattr(settings, "REFNET_TRUSTED_PROXIES", ())))
+
+    def is_trusted(ip) -> bool:
+        return any(ip.version == net.version and ip in net for net in trusted)
+
+    if not is_trusted(remote):
+        return str(remote)
+    nearest = remote
+    hops = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+    for hop in reversed([h for h in hops if h.strip()]):
+        ip = _ip(hop)
+        if ip is None:
+            break  # garbage where a proxy should have written an address: stop believing
+        if not is_trusted(ip):
+            return str(ip)
+        nearest = ip
+    return str(nearest)
+
+
+def _head() -> AuditChainHead:
+    """Lock the chain head (PostgreSQL: a row lock to the end of the transaction; SQLite:
+    the caller's IMMEDIATE transaction already holds the only write lock). A missing head
+    (a fresh or flushed database) is made from the last stored row."""
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        last = AuditEvent.objects.order_by("-id").values_list("id", "hash").first()
+        AuditChainHead.objects.bulk_create(
+            [AuditChainHead(pk=1, last_id=last[0] if last else None,
+                            last_hash=last[1] if last else GENESIS,
+                            count=AuditEvent.objects.count())],
+            ignore_conflicts=True)
+        head = AuditChainHead.objects.select_for_update().get(pk=1)
+    return head
+
+
+def audit_append_values(rows: Sequence[tuple]) -> int:
+    """Append rows given as tuples in VALUE_COLUMNS order (`at` may be None for now):
+    chain them in Python, insert them in one go, move the head. Returns how many."""
+    if not rows:
+        return 0
+    now = timezone.now()
+    table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    columns = (*VALUE_COLUMNS, "prev_hash", "hash")
+    # savepoint=False: inside a caller's transaction (most writes) this costs no SAVEPOINT
+    # round trips; a failure here fails the caller's transaction, as it should.
+    with transaction.atomic(savepoint=False):
+        head = _head()
+        prev = head.last_hash
+        chained = []
+        adapted: dict = {}  # a bulk append repeats one time: adapt it once
+        for at, user_id, username, patient_id, action, what, address, path in rows:
+            at = at or now
+            if at not in adapted:
+                adapted[at] = connection.ops.adapt_datetimefield_value(at)
+            address = canonical_address(address)
+            action = str(action)
+            digest = row_hash(prev_hash=prev, at=at, user_id=user_id, username=username,
+                              patient_id=patient_id, action=action, what=what,
+                              address=address, path=path)
+            chained.append((adapted[at], user_id, username, patient_id, action, what, address,
+                            path, prev, digest))
+            prev = digest
+        one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+        head_sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+        per = _ROWS_PER_INSERT[connection.vendor]
+        last_id = None
+        with connection.cursor() as cursor:
+            if connection.vendor == "sqlite" and len(chained) > _SQLITE_EXECUTEMANY_FROM:
+                # A bulk (an import batch): one prepared INSERT run per row is cheaper in
+                # SQLite than building one long VALUES list; under the lock, the highest
+                # id is the new head.
+                cursor.executemany(head_sql + one, chained)
+                cursor.execute(f"SELECT MAX(id) FROM {table}")
+                last_id = cursor.fetchone()[0]
+                chained_left: list = []
+            else:
+                chained_left = chained
+            # Multi-row INSERTs RETURNING the ids (SQLite >= 3.35 and PostgreSQL): the
+            # highest is the new head, without another query.
+            for start in range(0, len(chained_left), per):
+                chunk = chained_left[start:start + per]
+                cursor.execute(head_sql + ", ".join([one] * len(chunk)) + " RETURNING id",
+                               [v for row in chunk for v in row])
+                last_id = max(last_id or 0, *(r[0] for r in cursor.fetchall()))
+        AuditChainHead.objects.filter(pk=head.pk).update(
+            last_id=last_id, last_hash=prev, count=F("count") + len(chained))
+    return len(chained)
+
+
+def audit_append(events: Iterable[AuditEvent]) -> int:
+    """Append unsaved AuditEvent instances (their ids are not set afterwards)."""
+    return audit_append_values([
+        (e.at, e.user_id, e.username, e.patient_id, e.action, e.what, e.address, e.path)
+        for e in events
+    ])
 
 
 def audit_patients(
     *, request: HttpRequest | None, patient_ids: Iterable[int | None], action: AuditAction,
     what: str, actor: str | None = None, address: str | None = None,
+    at: datetime | None = None,
 ) -> None:
     """Record that `request.user` touched these patients. Written even when the list is empty
     for a query, so that a search that showed nobody is still on the record.
@@ -23,18 +157,19 @@ def audit_patients(
     user = None
     if actor is None and request is not None and request.user.is_authenticated:
         user = request.user
-    username = actor if actor is not None else (user.username if user else "")
+    username = (actor if actor is not None else (user.username if user else ""))[:150]
     ids = list(dict.fromkeys(pid for pid in patient_ids if pid is not None))
-    rows = [
-        AuditEvent(
-            user=user,
-            username=username[:150],
-            patient_id=pid,
-            action=action,
-            what=what[:200],
-            address=_address(request) if request is not None else address,
-            path=request.get_full_path()[:300] if request is not None else "",
-        )
+    where = client_address(request) if request is not None else address
+    path = request.get_full_path()[:300] if request is not None else ""
+    audit_append_values([
+        (at, user.pk if user else None, username, pid, action, what[:200], where, path)
         for pid in (ids or ([None] if action == AuditAction.QUERY else []))
-    ]
-    AuditEvent.objects.bulk_create(rows)
+    ])
+
+
+def audit_event(*, request: HttpRequest, action: AuditAction, what: str) -> None:
+    """One row about no particular patient (an export of the audit log itself)."""
+    audit_append_values([
+        (None, request.user.pk, request.user.username[:150], None, action, what[:200],
+         client_address(request), request.get_full_path()[:300])
+    ])

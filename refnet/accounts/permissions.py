@@ -21,6 +21,7 @@ class Cap(StrEnum):
     PARTNERS_VIEW = "partners.view"
     PARTNERS_EDIT = "partners.edit"
     PARTNERS_MERGE = "partners.merge"
+    PARTNERS_REMOVE = "partners.remove"  # remove / restore a partner; see removed and merged
     FOLLOWUPS = "followups"  # work one's own inbox of follow-ups
     FOLLOWUPS_ALL = "followups.all"  # see and reassign everyone's follow-ups
     RULES_EDIT = "rules.edit"  # follow-up rules and per-partner overrides
@@ -43,6 +44,8 @@ class Cap(StrEnum):
     IMPORT_RUN = "import.run"  # CSV/XLSX imports of partners and referrals
     API_KEYS = "api.keys"  # create and revoke API keys
     INTEGRATIONS = "integrations"  # HL7 subscribers; the HL7/FHIR message log (PHI)
+    AUDIT_VIEW = "audit.view"  # browse and export the audit log of patient data
+    PATIENT_EXPORT = "patient.export"  # export one patient's whole record (right of access)
     ADMIN = "admin"
 
 
@@ -56,6 +59,7 @@ CAPABILITIES: dict[Cap, set[Role]] = {
     Cap.PARTNERS_VIEW: _ALL,
     Cap.PARTNERS_EDIT: {Role.COORDINATOR, Role.OUTREACH, Role.MANAGER, Role.ADMIN},
     Cap.PARTNERS_MERGE: {Role.OUTREACH, Role.MANAGER, Role.ADMIN},
+    Cap.PARTNERS_REMOVE: {Role.MANAGER, Role.ADMIN},
     Cap.FOLLOWUPS: _ALL,
     Cap.FOLLOWUPS_ALL: {Role.MANAGER, Role.ADMIN},
     Cap.RULES_EDIT: {Role.MANAGER, Role.ADMIN},
@@ -80,6 +84,8 @@ CAPABILITIES: dict[Cap, set[Role]] = {
     # The message log shows raw HL7 messages and FHIR bodies (PHI): only roles that may
     # see patients (test_permission_matrix checks it).
     Cap.INTEGRATIONS: {Role.MANAGER, Role.ADMIN},
+    Cap.AUDIT_VIEW: {Role.ADMIN},
+    Cap.PATIENT_EXPORT: {Role.COORDINATOR, Role.MANAGER, Role.ADMIN},
     Cap.ADMIN: {Role.ADMIN},
 }
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 from ninja.security import APIKeyHeader, HttpBearer
 
+from refnet.accounts.audit import client_address
 from refnet.accounts.permissions import CAPABILITIES, Cap
 
 from .errors import forbidden
@@ -18,7 +19,7 @@ from .models import ApiKey, ApiResource
 
 
 def _address(request: HttpRequest) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
+    return client_address(request)
 
 
 class BearerKey(HttpBearer):

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from refnet.accounts.audit import audit_patients
+from refnet.accounts.audit import audit_patients, client_address
 from refnet.accounts.models import AuditAction
 from refnet.accounts.permissions import CAPABILITIES, Cap, public
 from refnet.api.keys import key_allows, key_authenticate, raw_key_from
@@ -73,7 +73,7 @@ def fhir_endpoint(*, methods: tuple[str, ...], key: bool = True) -> Callable:
                                                 code="not-supported")])
                 if key:
                     found = key_authenticate(raw_key_from(request),
-                                             address=request.META.get("REMOTE_ADDR"))
+                                             address=client_address(request))
                     if found is None:
                         raise FhirError(401, [Issue("An API key is required (Authorization: "
                                                     "Bearer <key>).", code="login")])

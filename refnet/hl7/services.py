@@ -11,7 +11,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from refnet.accounts.models import AuditAction, AuditEvent
+from refnet.accounts.audit import audit_append_values
+from refnet.accounts.models import AuditAction
 from refnet.partners.search import fold
 from refnet.practice.models import Location, ServiceLine
 from refnet.referrals.inbound import referral_receive
@@ -101,10 +102,9 @@ def _record(ref: RefIn, *, channel: str, actor: str, address: str | None, now: d
                        external_id=ref.external_id, external_namespace=ref.external_namespace,
                        patient_identifiers=ref.patient_identifiers, raw=raw)
         if received.created:
-            AuditEvent.objects.create(
-                user=None, username=actor[:150], patient_id=received.referral.patient_id,
-                action=AuditAction.CREATE, what=f"hl7:REF^I12 referral:{received.referral.pk}",
-                address=address, path=path[:300])
+            audit_append_values([(
+                None, None, actor[:150], received.referral.patient_id, AuditAction.CREATE,
+                f"hl7:REF^I12 referral:{received.referral.pk}", address, path[:300])])
     return message, received.referral, received.created
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from refnet.accounts.audit import client_address
 from refnet.accounts.permissions import Cap, public
 from refnet.api.keys import key_allows, key_authenticate, raw_key_from
 
@@ -42,7 +43,7 @@ def receive(request: HttpRequest) -> HttpResponse:
                                 content_type="text/plain; charset=utf-8")
         response["Allow"] = "POST"
         return response
-    key = key_authenticate(raw_key_from(request), address=request.META.get("REMOTE_ADDR"))
+    key = key_authenticate(raw_key_from(request), address=client_address(request))
     if key is None:
         return _refusal(request, 401, "An API key is required (Authorization: Bearer <key>).")
     if not key_allows(key, resource="hl7", write=True, cap=Cap.INTAKE):
@@ -55,5 +56,5 @@ def receive(request: HttpRequest) -> HttpResponse:
     if not length.isdigit() or int(length) > MAX_MESSAGE_BYTES:
         return _refusal(request, 413, f"The message is larger than {MAX_MESSAGE_BYTES} bytes.")
     handled = hl7_receive(request.body, channel="http", actor=key.audit_name,
-                          address=request.META.get("REMOTE_ADDR"), path=request.path)
+                          address=client_address(request), path=request.path)
     return HttpResponse(handled.ack, status=200, content_type=HL7_TYPE)

@@ -32,7 +32,8 @@ from django.db import connection, transaction
 from django.utils import timezone
 from rapidfuzz import fuzz, process
 
-from refnet.accounts.models import AuditAction, AuditEvent
+from refnet.accounts.audit import audit_append_values
+from refnet.accounts.models import AuditAction
 from refnet.partners.models import Partner, PartnerAlias
 from refnet.partners.search import fold
 from refnet.practice.models import Location, ServiceLine
@@ -998,7 +999,7 @@ def _audit(run, created: set[int], patient_ids: list[int], audited: set[int]) ->
     job = run.job
     user = job.by
     username = user.username if user else "refnet import"
-    at = connection.ops.adapt_datetimefield_value(timezone.now())
+    at = timezone.now()
     address = job.options.get("address") or None
     path = f"/import/{job.pk}/"
     made = (AuditAction.CREATE, f"import #{job.pk}: patient and referral from a file")
@@ -1010,6 +1011,5 @@ def _audit(run, created: set[int], patient_ids: list[int], audited: set[int]) ->
             audited.add(pk)
             rows.append((at, by_id, username, pk, *(made if pk in created else given),
                          address, path))
-    _insert(AuditEvent._meta.db_table, ("at", "user_id", "username", "patient_id", "action",
-                                        "what", "address", "path"), rows)
+    audit_append_values(rows)  # chained to the audit log in one go (docs/audit.md)
 

@@ -13,6 +13,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from refnet.accounts.audit import client_address
 from refnet.accounts.permissions import Cap, requires
 
 from . import engine
@@ -67,7 +68,7 @@ def upload(request: HttpRequest) -> HttpResponse:
             job, _header = job_start(
                 path=path, file_name=upload_file.name, kind=form.cleaned_data["kind"],
                 source=form.cleaned_data["source"], sheet=form.cleaned_data["sheet"].strip(),
-                by=request.user, address=request.META.get("REMOTE_ADDR"))
+                by=request.user, address=client_address(request))
         except ValidationError as exc:
             path.unlink(missing_ok=True)
             for name, errors in exc.message_dict.items():

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 
@@ -82,8 +83,13 @@ class Tag(models.Model):
 
 class PartnerQuerySet(models.QuerySet):
     def live(self) -> "PartnerQuerySet":
-        """Partners that were not merged into another."""
-        return self.filter(merged_into__isnull=True)
+        """Partners that were neither merged into another nor removed."""
+        return self.filter(merged_into__isnull=True, removed_at__isnull=True)
+
+    def gone(self) -> "PartnerQuerySet":
+        """Removed or merged partners: kept, with their history, for the "Removed and
+        merged" view of the directory."""
+        return self.filter(Q(merged_into__isnull=False) | Q(removed_at__isnull=False))
 
 
 class Partner(models.Model):
@@ -134,6 +140,11 @@ class Partner(models.Model):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="merged_from"
     )
+    # Removed (services.partner_remove): hidden from the directory, search, intake and the
+    # rules, restorable; who and why are in PartnerRemoval. Referrals keep pointing here.
+    # (Only a nullable column here: SQLite adds it in place, without rebuilding the table
+    # that the report rollups' triggers read.)
+    removed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -239,3 +250,23 @@ class SearchEntry(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+
+class PartnerRemoval(models.Model):
+    """One removal of a partner: who, when, why, and, once restored, who restored it when.
+    Kept after a restore, so the partner's removals stay on the record."""
+
+    partner = models.ForeignKey(Partner, on_delete=models.PROTECT, related_name="removals")
+    removed_at = models.DateTimeField()
+    removed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=300)
+    restored_at = models.DateTimeField(null=True, blank=True)
+    restored_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-removed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"partner {self.partner_id} removed {self.removed_at:%Y-%m-%d}: {self.reason}"

@@ -205,3 +205,27 @@ def partner_move_counts(partner: Partner) -> MoveCounts:
         referrals=Referral.objects.filter(source_partner=partner).count(),
         contacts=partner.contacts.count(),
     )
+
+
+def partner_open_removal(partner: Partner):
+    """The removal in force for a removed partner (None if it is not removed)."""
+    if partner.removed_at is None:
+        return None
+    return partner.removals.filter(restored_at__isnull=True).select_related(
+        "removed_by").first()
+
+
+def partners_gone(limit: int = 500) -> list[dict[str, Any]]:
+    """Removed and merged partners, most recent first (at most `limit`), each with who,
+    when and why (a removal) or where it went (a merge)."""
+    from .models import PartnerMerge, PartnerRemoval
+
+    removed = [{"partner": r.partner, "at": r.removed_at, "by": r.removed_by, "why": r.reason,
+                "into": None}
+               for r in PartnerRemoval.objects.filter(restored_at__isnull=True,
+                                                      partner__removed_at__isnull=False)
+               .select_related("partner", "removed_by").order_by("-removed_at")[:limit]]
+    merged = [{"partner": m.merged, "at": m.at, "by": m.by, "why": "merged", "into": m.survivor}
+              for m in PartnerMerge.objects.select_related("merged", "survivor", "by")
+              .order_by("-at")[:limit]]
+    return sorted(removed + merged, key=lambda r: r["at"], reverse=True)[:limit]

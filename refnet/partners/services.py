@@ -11,7 +11,15 @@ from simple_history.utils import bulk_update_with_history
 
 from refnet.accounts.models import User
 
-from .models import Contact, Partner, PartnerAlias, PartnerMerge, SearchEntry, Tag
+from .models import (
+    Contact,
+    Partner,
+    PartnerAlias,
+    PartnerMerge,
+    PartnerRemoval,
+    SearchEntry,
+    Tag,
+)
 from .search import index_fields
 
 
@@ -35,7 +43,7 @@ def search_entries_for(partner: Partner) -> list[SearchEntry]:
 def search_index_partner(*, partner: Partner) -> None:
     """Rebuild the search entries of one partner (name, aliases, contacts)."""
     SearchEntry.objects.filter(partner=partner).delete()
-    if partner.merged_into_id is None:
+    if partner.merged_into_id is None and partner.removed_at is None:
         SearchEntry.objects.bulk_create(search_entries_for(partner))
 
 
@@ -154,6 +162,61 @@ def partner_merge(*, survivor: Partner, duplicate: Partner, by: User | None) -> 
         survivor=survivor, merged=duplicate, merged_name=duplicate.name, by=by,
         referrals_moved=referrals_moved, contacts_moved=contacts_moved,
     )
+
+
+class RemoveError(Exception):
+    pass
+
+
+@transaction.atomic
+def partner_remove(*, partner: Partner, by: User | None, reason: str) -> Partner:
+    """Take a partner out of use without deleting it: hidden from the directory, name
+    search, intake, the follow-up rules and updates; its referrals, history and reports
+    stay as they were (report rollups depend on kind, category and owner, none of which
+    change). Its open partner-level follow-ups are skipped with the reason. Restorable."""
+    from refnet.followups.models import FollowUp, FollowUpStatus
+
+    reason = " ".join(reason.split())
+    if not reason:
+        raise RemoveError("Say why this partner is removed.")
+    partner = Partner.objects.select_for_update().get(pk=partner.pk)
+    if partner.merged_into_id:
+        raise RemoveError("This partner was merged into another; there is nothing to remove.")
+    if partner.removed_at:
+        raise RemoveError("This partner was already removed.")
+    now = timezone.now()
+    partner.removed_at = now
+    PartnerRemoval.objects.create(partner=partner, removed_at=now, removed_by=by,
+                                  reason=reason[:300])
+    _stamp(partner, by)
+    partner._change_reason = f"removed: {reason}"[:100]
+    partner.save()
+    for followup in FollowUp.objects.filter(partner=partner, status=FollowUpStatus.OPEN,
+                                            referral__isnull=True):
+        followup.status = FollowUpStatus.SKIPPED
+        followup.skip_reason = f"partner removed: {reason}"[:300]
+        followup.completed_at, followup.completed_by = now, by
+        followup._history_user = by
+        followup.save()
+    search_index_partner(partner=partner)
+    return partner
+
+
+@transaction.atomic
+def partner_restore(*, partner: Partner, by: User | None) -> Partner:
+    """Bring a removed partner back, as it was (skipped follow-ups stay skipped; the rules
+    make new ones)."""
+    partner = Partner.objects.select_for_update().get(pk=partner.pk)
+    if partner.removed_at is None:
+        raise RemoveError("This partner is not removed.")
+    partner.removed_at = None
+    PartnerRemoval.objects.filter(partner=partner, restored_at__isnull=True).update(
+        restored_at=timezone.now(), restored_by=by)
+    _stamp(partner, by)
+    partner._change_reason = "restored"
+    partner.save()
+    search_index_partner(partner=partner)
+    return partner
 
 
 def _move_followups(duplicate: Partner, survivor: Partner, by: User | None) -> None:

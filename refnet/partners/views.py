@@ -150,6 +150,7 @@ def _detail_context(request: HttpRequest, partner: Partner,
         "chart": monthly_bar_svg(monthly, title=f"Referrals per month from {partner.name}"),
         "monthly_total": sum(n for _, n in monthly),
         "merges": selectors.partner_merge_history(partner),
+        "removal": selectors.partner_open_removal(partner),
         "contact_form": contact_form,
         "open_followups": partner_open_followups(partner),
         "recent_messages": (partner_recent_messages(partner)
@@ -249,3 +250,43 @@ def partner_merge_confirm(request: HttpRequest, pk: int, duplicate_pk: int) -> H
         "survivor_aliases": survivor.aliases.order_by("name"),
         "duplicate_aliases": duplicate.aliases.order_by("name"),
     })
+
+
+# --- Remove and restore ----------------------------------------------------------------
+
+
+@requires(Cap.PARTNERS_REMOVE)
+def partner_gone_list(request: HttpRequest) -> HttpResponse:
+    """Removed and merged partners, newest first: who, when, why, and where a merged one
+    went. Removed ones can be restored from their page."""
+    return render(request, "partners/gone.html", {
+        "nav": NAV, "rows": selectors.partners_gone(),
+    })
+
+
+@requires(Cap.PARTNERS_REMOVE)
+@require_POST
+def partner_remove_view(request: HttpRequest, pk: int) -> HttpResponse:
+    partner = selectors.get_partner_for(request.user, pk)
+    try:
+        services.partner_remove(partner=partner, by=request.user,
+                                reason=request.POST.get("reason", ""))
+    except services.RemoveError as e:
+        messages.error(request, str(e))
+    else:
+        messages.success(request, f"Removed “{partner.name}”. It stays findable under "
+                                  f"Removed and merged, and can be restored.")
+    return redirect("partners:detail", pk=partner.pk)
+
+
+@requires(Cap.PARTNERS_REMOVE)
+@require_POST
+def partner_restore_view(request: HttpRequest, pk: int) -> HttpResponse:
+    partner = selectors.get_partner_for(request.user, pk)
+    try:
+        services.partner_restore(partner=partner, by=request.user)
+    except services.RemoveError as e:
+        messages.error(request, str(e))
+    else:
+        messages.success(request, f"Restored “{partner.name}”.")
+    return redirect("partners:detail", pk=partner.pk)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import intake, pipeline, visits
+from .views import intake, patient_export, pipeline, visits
 
 app_name = "referrals"
 urlpatterns = [
@@ -14,5 +14,6 @@ urlpatterns = [
     path("<int:pk>/resolve-source/", pipeline.referral_resolve_source_view,
          name="resolve_source"),
     path("patients/<int:pk>/", pipeline.patient_detail, name="patient_detail"),
+    path("patients/<int:pk>/export/", patient_export.patient_export, name="patient_export"),
     path("<int:pk>/visits/", visits.visit_add, name="visit_add"),
 ]

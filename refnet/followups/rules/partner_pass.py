@@ -35,13 +35,16 @@ def skip_uncontactable(batch: Batch) -> int:
     """Open follow-ups of partners now marked do-not-contact (or merged away) are skipped,
     with the reason, so nobody works on them."""
     rows = list(FollowUp.objects.filter(status=FollowUpStatus.OPEN).filter(
-        Q(partner__do_not_contact=True) | Q(partner__merged_into__isnull=False))
+        Q(partner__do_not_contact=True) | Q(partner__merged_into__isnull=False)
+        | Q(partner__removed_at__isnull=False))
         .select_related("partner__merged_into"))
     for followup in rows:
         partner = followup.partner
         followup.status = FollowUpStatus.SKIPPED
-        followup.skip_reason = ("The partner is marked do-not-contact" if partner.do_not_contact
-                                else f"merged into {partner.merged_into.name}")
+        followup.skip_reason = (
+            "The partner is marked do-not-contact" if partner.do_not_contact
+            else f"merged into {partner.merged_into.name}" if partner.merged_into_id
+            else "The partner was removed")
         followup.completed_at = batch.now
     if rows:
         bulk_update_with_history(rows, FollowUp, ["status", "skip_reason", "completed_at"],
@@ -83,7 +86,7 @@ def plan_check_ins(batch: Batch) -> None:
     open_check_in = FollowUp.objects.filter(partner=OuterRef("pk"), kind=RuleKind.CHECK_IN,
                                             status=FollowUpStatus.OPEN)
     rows = (Partner.objects.filter(stage__in=CHECK_IN_STAGES, do_not_contact=False,
-                                   merged_into__isnull=True)
+                                   merged_into__isnull=True, removed_at__isnull=True)
             .exclude(Exists(open_check_in))
             .annotate(last_followup=Subquery(last_followup),
                       last_message=Subquery(last_message))
