@@ -13,8 +13,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from refnet.accounts.audit import audit_patients
-from refnet.accounts.models import AuditAction, AuditEvent
+from refnet.accounts.audit import audit_event, audit_patients
+from refnet.accounts.models import AuditAction
 from refnet.accounts.permissions import Cap, requires
 from refnet.fhir.models import FhirRequest
 
@@ -32,11 +32,8 @@ def _audit_message(request: HttpRequest, *, patient_id: int | None, names_patien
         audit_patients(request=request, patient_ids=[patient_id], action=AuditAction.VIEW,
                        what=what)
     elif names_patient:
-        AuditEvent.objects.create(
-            user=request.user, username=request.user.username[:150], patient_id=None,
-            action=AuditAction.VIEW, what=(what + " (names a patient not on file)")[:200],
-            address=request.META.get("REMOTE_ADDR") or None,
-            path=request.get_full_path()[:300])
+        audit_event(request=request, action=AuditAction.VIEW,
+                    what=what + " (names a patient not on file)")
 
 
 @requires(Cap.INTEGRATIONS)
