@@ -124,6 +124,15 @@ FILL: dict[str, Fill] = {
     "import/<int:pk>/commit/": lambda w, r: {"pk": w.import_job.pk},
     "import/<int:pk>/progress/": lambda w, r: {"pk": w.import_job.pk},
     "import/<int:pk>/problems.csv": lambda w, r: {"pk": w.import_job.pk},
+    "partners/<int:pk>/remove/": lambda w, r: {"pk": w.partner.pk},
+    "partners/<int:pk>/restore/": lambda w, r: {"pk": w.removed_partner.pk},
+    "referrals/patients/<int:pk>/export/": lambda w, r: {"pk": w.patient.pk},
+    "integrations/hl7/<int:pk>/": lambda w, r: {"pk": w.hl7_message.pk},
+    "integrations/fhir/<int:pk>/": lambda w, r: {"pk": w.fhir_request.pk},
+    "integrations/subscribers/<int:pk>/": lambda w, r: {"pk": w.subscriber.pk},
+    "integrations/subscribers/<int:pk>/enable/": lambda w, r: {"pk": w.subscriber.pk},
+    "accounts/two-step/users/<int:user_id>/reset/": lambda w, r: {
+        "user_id": w.users["manager"].pk},
     "settings/api-keys/<int:pk>/revoke/": lambda w, r: {"pk": w.api_key.pk},
     "u/unsubscribe/<str:token>/": lambda w, r: {"token": w.unsubscribe_token},
     "api/docs/assets/<str:name>": lambda w, r: {"name": "swagger-ui.css"},
@@ -168,6 +177,13 @@ PUBLIC_GET: dict[str, set[int]] = {
     "": {302},  # the home page sends anonymous users to log in
     "accounts/login/": {200},
     "accounts/logout/": {405},  # POST only
+    # The second step of signing in: without a password step first, back to the login page.
+    "accounts/two-step/": {302},
+    "accounts/two-step/code/": {302},
+    "accounts/two-step/enroll/": {302},
+    "accounts/two-step/backup-codes/": {302},
+    "accounts/two-step/backup-codes/new/": {302},
+    "health/": {200, 503},  # 503 here: no refnet worker runs in the tests
     "outreach/rsvp/<str:token>/": {200},  # a signed link in an invitation
     "u/unsubscribe/<str:token>/": {200},  # a signed link in an email
     "u/sms/inbound/": {405},  # the SMS provider's webhook, POST with a signature

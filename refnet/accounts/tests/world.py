@@ -86,6 +86,10 @@ class World:
     item: Any
     import_job: Any
     api_key: Any
+    hl7_message: Any
+    fhir_request: Any
+    subscriber: Any
+    removed_partner: Any
     rsvp_token: str
     unsubscribe_token: str
     report_slugs: list[str] = field(default_factory=list)
@@ -189,6 +193,23 @@ def build_world(users: dict[str, Any], data_dir: Path) -> World:
 
     api_key, _raw = api_key_create(name=f"EHR {SCRIPT}", role="coordinator",
                                    resources=["partners"], by=users["admin"])
+    from refnet.fhir.models import FhirRequest
+    from refnet.hl7.models import HL7Message, HL7Subscriber
+    from refnet.partners.services import partner_remove
+
+    hl7_message = HL7Message.objects.create(
+        received_at=timezone.now(), channel="http", actor=f"EHR {SCRIPT}",
+        sending_application=f"EHR{SCRIPT}", message_type="REF^I12", version="2.5.1",
+        ack_code="AA", referral=referral, raw=f"MSH|^~\\&|EHR|{SCRIPT}\rPID|||{SQL}",
+        ack="MSA|AA|1")
+    fhir_request = FhirRequest.objects.create(
+        received_at=timezone.now(), method="POST", path="/fhir/ServiceRequest",
+        actor=f"EHR {SCRIPT}", status=201, body=f'{{"note": "{TEMPLATE_VAR}"}}')
+    subscriber = HL7Subscriber.objects.create(sending_application=f"EHR{SCRIPT}",
+                                              host="127.0.0.1", port=2576)
+    removed_partner = partner_create(by=users["manager"], kind="clinician",
+                                     name=f"Removed {SCRIPT} Clinic")
+    partner_remove(partner=removed_partner, by=users["manager"], reason=f"Closed {SQL}")
     return World(
         users=users, location=location, partner=partner, other_partner=other_partner,
         duplicate=duplicate, contact=contact, patient=patient, referral=referral,
@@ -198,7 +219,9 @@ def build_world(users: dict[str, Any], data_dir: Path) -> World:
         registry_import=registry_import, event=event, invitee=invitee,
         playbook=Playbook.objects.filter(is_active=True).order_by("pk").first(), update=update,
         cap=ComplianceCap.objects.order_by("pk").first(), goal=goal, item=item,
-        import_job=import_job, api_key=api_key, rsvp_token=rsvp_token(invitee),
+        import_job=import_job, api_key=api_key, hl7_message=hl7_message,
+        fhir_request=fhir_request, subscriber=subscriber, removed_partner=removed_partner,
+        rsvp_token=rsvp_token(invitee),
         unsubscribe_token=unsubscribe_token("email", partner.email),
         report_slugs=sorted(report_entries()),
     )
