@@ -305,3 +305,16 @@ def test_the_reader_process_gives_the_same_import_as_one_process(
         transaction.savepoint_rollback(sid)
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][4]  # the bad rows were reported
+
+
+@pytest.mark.parametrize("bad", [False, True])
+def test_the_garbage_collector_is_back_on_after_an_import(write, setup, bad):
+    """The import pauses Python's cyclic GC; a web process must get it back, whether the
+    import succeeds or fails."""
+    import gc
+
+    assert gc.isenabled()
+    content = HEADER + GOOD + (BAD.splitlines(keepends=True)[0] if bad else "")
+    job = job_commit(job=start(write, setup, content))
+    assert job.status == (JobStatus.FAILED if bad else JobStatus.DONE)
+    assert gc.isenabled()
