@@ -163,18 +163,25 @@ def floor_speed(case: Case) -> list[tuple]:
             return f"EXTRACT(EPOCH FROM (r.{col} - r.received_at)) / 86400.0"
         pcts = ", ".join(f"percentile_cont({q}) WITHIN GROUP (ORDER BY {days(col)})"
                          for col in ("contacted_at", "seen_at") for q in (0.5, 0.9))
+        # Per location and over all of them (the report's totals row), in one scan.
         return counts + _fetch(f"SELECT r.location_id, {pcts} FROM {_from(case)} "
-                               f"WHERE {where} GROUP BY r.location_id", params)
+                               f"WHERE {where} GROUP BY GROUPING SETS ((r.location_id), ())",
+                               params)
     out = list(counts)
+    ranks = ("IN ((n - 1) / 2, (n - 1) / 2 + ((n - 1) %% 2 > 0), (9 * (n - 1)) / 10, "
+             "(9 * (n - 1)) / 10 + ((9 * (n - 1)) %% 10 > 0))")
     for col in ("contacted_at", "seen_at"):
+        # Per location and, numbered in the same pass, over all of them (the totals row).
         out += _fetch(
             f"WITH d AS (SELECT r.location_id AS g, julianday(r.{col}) - "
             f"julianday(r.received_at) AS v FROM {_from(case)} WHERE {where} "
             f"AND r.{col} IS NOT NULL), "
-            "k AS (SELECT g, v, ROW_NUMBER() OVER (PARTITION BY g ORDER BY v) - 1 AS k, "
-            "COUNT(*) OVER (PARTITION BY g) AS n FROM d) "
-            "SELECT g, k, v FROM k WHERE k IN ((n - 1) / 2, (n - 1) / 2 + ((n - 1) % 2 > 0), "
-            "(9 * (n - 1)) / 10, (9 * (n - 1)) / 10 + ((9 * (n - 1)) % 10 > 0))", params)
+            "k AS MATERIALIZED (SELECT g, v, ROW_NUMBER() OVER (PARTITION BY g ORDER BY v) - 1 "
+            "AS k, COUNT(*) OVER (PARTITION BY g) AS n, ROW_NUMBER() OVER (ORDER BY v) - 1 "
+            "AS gk, COUNT(*) OVER () AS gn FROM d) "
+            f"SELECT g, k, v FROM k WHERE k {ranks} "
+            f"UNION ALL SELECT 'all', gk, v FROM k WHERE gk {ranks.replace('n', 'gn')}",
+            params)
     return out
 
 
