@@ -254,9 +254,16 @@ def _histogram_plan(f: ReportFilter, by: str) -> tuple[tuple[int, int], list] | 
     months, days = period_parts(f.start, f.end)
     if months is None:
         return None
-    n = stats_in(f, months).aggregate(n=Sum("received"))["n"] or 0
+    # One round trip: the months' rollup sum plus or minus the edge days' counts.
+    sql, params = stats_in(f, months).values("received").query.sql_with_params()
+    terms, all_params = [f"(SELECT COALESCE(SUM(s.received), 0) FROM ({sql}) s)"], list(params)
     for sign, a, b in days:
-        n += sign * referrals_in(f, start=a, end=b).count()
+        sql, params = referrals_in(f, start=a, end=b).values("id").query.sql_with_params()
+        terms.append(f"{'+' if sign > 0 else '-'} (SELECT COUNT(*) FROM ({sql}) r)")
+        all_params += params
+    with connection.cursor() as cur:
+        cur.execute("SELECT " + " ".join(terms), all_params)
+        n = cur.fetchone()[0] or 0
     return (months, days) if n > EXACT_UP_TO else None
 
 
