@@ -732,9 +732,8 @@ def add_followups(log: Callable) -> int | None:
             cursor.execute(f"UPDATE followups_followup SET status = %s{done} WHERE id > %s "
                            f"AND original_due_at < %s AND id {which}",
                            [status, baseline, connection.ops.adapt_datetimefield_value(now)])
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE followups_followup")
+    with connection.cursor() as cursor:  # planner statistics for the new rows
+        cursor.execute("ANALYZE followups_followup")
     log(f"follow-ups for the reports: {counts} in {time.perf_counter() - started:.0f} s, "
         f"{FollowUp.objects.filter(id__gt=baseline).count():,} rows")
     return baseline
