@@ -389,11 +389,11 @@ def _partner_sums(case: Case, windows: list[tuple[date, date]], ids: list[int] |
                   ) -> tuple[str, list[Any]]:
     """Bare SQL of every partner's (or `ids`') counts in each window: whole months from
     the per-partner rollup (the one without locations unless the case has a location),
-    edge days from the referral table (split as reports.selectors.combined.period_parts
+    edge days from the referral table (split as reports.selectors.combined.read_parts
     does): one GROUP BY over the UNION ALL of their rows: columns pid, c0, c1, ..."""
-    from refnet.reports.selectors.combined import period_parts
+    from refnet.reports.selectors.combined import read_parts
 
-    plans = [period_parts(a, b) for a, b in windows]
+    plans = [read_parts(a, b) for a, b in windows]
     months = [m for m, _ in plans if m]
     marks = ", ".join(["%s"] * len(ids or []))
     parts, params = [], []

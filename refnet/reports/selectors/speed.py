@@ -38,7 +38,7 @@ from .base import (
     referrals_in,
     stats_in,
 )
-from .combined import period_parts
+from .combined import read_parts
 from .over_time import group_labels
 
 BY_OPTIONS = ("location", "source")
@@ -251,7 +251,7 @@ def _histogram_plan(f: ReportFilter, by: str) -> tuple[tuple[int, int], list] | 
     month the rollups can answer whole (combined.period_parts)."""
     if by != "location" or f.service_line_ids:
         return None
-    months, days = period_parts(f.start, f.end)
+    months, days = read_parts(f.start, f.end)
     if months is None:
         return None
     # One round trip: the months' rollup sum plus or minus the edge days' counts.
