@@ -1,7 +1,7 @@
 """`make bench`: refnet's benchmarks on SQLite and PostgreSQL, at the sizes the issues name.
 
     python bench/run.py                  # 100,000 partners / 2,000,000 referrals, both DBs
-    python bench/run.py --small          # 2,000 / 40,000: a quick check
+    python bench/run.py --small          # 2,000 / 40,000: a smoke check (reports: no goal)
     python bench/run.py --db sqlite      # one database only
 
 For each database this runs each suite (bench/intake.py, rules.py, outbox.py, reports.py,
@@ -207,8 +207,10 @@ def write_doc(results: list[dict], details: dict) -> None:
         else:
             figures = (f"| {_fmt(r.get('p50'))} | {_fmt(r.get('p95'))} | "
                        f"{_fmt(r.get('floor_p95'))} | {_fmt(r.get('ratio'))} ")
-        lines.append(f"| {r['name']} | {r['db']} | {size} {figures}| {_goal(r['goal'])} | "
-                     f"{'yes' if r.get('met') else 'NO'} | {r.get('measured_at', '')} |")
+        met = {True: "yes", False: "NO", None: "-"}[r.get("met")]
+        lines.append(f"| {r['name']} | {r['db']} | {size} {figures}| "
+                     f"{_goal(r['goal']) or 'none (smoke check)'} | "
+                     f"{met} | {r.get('measured_at', '')} |")
     lines += ["", "## Per database", ""]
     for where, detail in sorted(details.items()):
         db = where.split("@")[0]

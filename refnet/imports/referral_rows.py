@@ -1002,16 +1002,14 @@ class _Rollups:
     def finish(self) -> None:
         if not self.sqlite:
             return
-        from refnet.reports.rollup import _more
+        from refnet.reports.rollup import ALL_REFERRALS, more_rollups
 
         with connection.cursor() as cursor:
             if self.low is not None:
                 where = f"r.id BETWEEN {int(self.low)} AND {int(self.high)}"
-                more = _more()
                 for sql in _stat_upserts(where) + [
-                        upsert for rollup in more.ROLLUPS
-                        for upsert in rollup.upserts("sqlite", more.ALL_REFERRALS, "+",
-                                                     where)]:
+                        upsert for rollup in more_rollups()
+                        for upsert in rollup.upserts("sqlite", ALL_REFERRALS, "+", where)]:
                     cursor.execute(sql)
             for sql in self.creates:
                 cursor.execute(sql)

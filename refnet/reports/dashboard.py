@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 
 from django.contrib.auth import get_user_model
 from django.db import connection
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, Sum, Window
 from django.utils import timezone
 
 from refnet.followups.models import FollowUp, FollowUpStatus
@@ -168,9 +168,11 @@ def partners_gone_quiet(*, location_id: int | None = None, now: datetime | None 
     """Open re-engage follow-ups: their summary carries the partner's own baseline. With a
     location, partners whose referrals in the baseline window went there (quiet.py)."""
     qs = gone_quiet(location_ids=[location_id] if location_id else [], now=now)
-    rows = list(qs.select_related("partner", "assignee").order_by("due_at", "id")[:limit])
-    total = len(rows) if len(rows) < limit else qs.count()
-    return rows, total
+    # The count rides along (a window over the same rows): with a location, each
+    # re-engage is tested against the partner's referrals once, not once more to count.
+    rows = list(qs.select_related("partner", "assignee")
+                .annotate(quiet_total=Window(Count("id"))).order_by("due_at", "id")[:limit])
+    return rows, rows[0].quiet_total if rows else 0
 
 
 def overdue_by_owner(*, location_id: int | None,

@@ -67,6 +67,33 @@ class MonthlyPartnerStat(models.Model):
         return f"{self.month} loc {self.location_id} partner {self.partner_id}: {self.received}"
 
 
+class MonthlyPartnerTotal(models.Model):
+    """Per practice-local month and source partner (0: no source), all locations together:
+    the same counts as MonthlyPartnerStat summed over its location. Reports without a
+    location filter read it (about a third fewer rows per month than MonthlyPartnerStat
+    at 100,000 partners). Triggers from migration 0005 keep it exact (reports.rollup)."""
+
+    month = models.PositiveIntegerField()
+    partner_id = models.BigIntegerField(default=0, help_text="0: no source")
+    received = models.IntegerField(default=0)
+    contacted = models.IntegerField(default=0)
+    scheduled = models.IntegerField(default=0)
+    seen = models.IntegerField(default=0)
+    won = models.IntegerField(default=0)
+    lost = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["month", "partner_id"],
+                                    name="monthly_partner_total_key"),
+        ]
+        indexes = [models.Index(fields=["partner_id", "month"],
+                                name="monthly_partner_total_partner")]
+
+    def __str__(self) -> str:
+        return f"{self.month} partner {self.partner_id}: {self.received}"
+
+
 class MonthlyZipStat(models.Model):
     """Per practice-local month, location and the source partner's kind, category and owner
     (as in MonthlyReferralStat), referrals by the patient's 5-digit ZIP code ('' when

@@ -84,10 +84,33 @@ def _more() -> Any:
     return importlib.import_module("refnet.reports.migrations.0004_more_rollup_triggers")
 
 
+# The migrations built on 0004's machinery, each with ROLLUPS, BY_VENDOR,
+# rebuild_statements(vendor): 0004 (per partner x location, per ZIP, speed histogram),
+# 0005 (per partner, all locations).
+MORE = ("0004_more_rollup_triggers", "0005_partner_total")
+
+
+def _more_modules() -> list[Any]:
+    return [importlib.import_module(f"refnet.reports.migrations.{name}") for name in MORE]
+
+
+def more_rollups() -> list[Any]:
+    """Every rollup kept by 0004-style triggers (each has table, key, counts, selects(),
+    upserts()); their selects read referrals as ALL_REFERRALS (`referrals_referral r`)."""
+    return [rollup for module in _more_modules() for rollup in module.ROLLUPS]
+
+
+ALL_REFERRALS = "referrals_referral r"
+
+
 def _statements() -> tuple[list[str], list[str]]:
     up, down = _migration().BY_VENDOR[connection.vendor]
-    more_up, more_down = _more().BY_VENDOR[connection.vendor]()
-    return up + more_up, down + more_down
+    up, down = list(up), list(down)
+    for module in _more_modules():
+        more_up, more_down = module.BY_VENDOR[connection.vendor]()
+        up += more_up
+        down += more_down
+    return up, down
 
 
 def _tables() -> list[tuple[str, tuple[str, ...], tuple[str, ...], str]]:
@@ -95,8 +118,8 @@ def _tables() -> list[tuple[str, tuple[str, ...], tuple[str, ...], str]]:
     referrals that its rows must equal)."""
     rebuild = _migration().REBUILD[1]
     out = [(_migration().STAT, KEY, COUNTS, rebuild[rebuild.index("SELECT"):])]
-    for rollup in _more().ROLLUPS:
-        for select in rollup.selects(connection.vendor, _more().ALL_REFERRALS):
+    for rollup in more_rollups():
+        for select in rollup.selects(connection.vendor, ALL_REFERRALS):
             out.append((rollup.table, rollup.key, rollup.counts, select))
     return out
 
@@ -110,7 +133,10 @@ def rollup_rebuild() -> int:
         if connection.vendor == "postgresql":
             cursor.execute("LOCK TABLE referrals_referral, partners_partner, referrals_patient "
                            "IN SHARE MODE")
-        for sql in _migration().REBUILD + _more().rebuild_statements(connection.vendor):
+        statements = list(_migration().REBUILD)
+        for module in _more_modules():
+            statements += module.rebuild_statements(connection.vendor)
+        for sql in statements:
             cursor.execute(sql)
         cursor.execute(f"SELECT COUNT(*) FROM {_migration().STAT}")
         return cursor.fetchone()[0]

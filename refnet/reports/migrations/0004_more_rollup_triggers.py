@@ -157,9 +157,10 @@ def _changed(columns, distinct: str) -> str:
     return " OR ".join(f"OLD.{c} {distinct} NEW.{c}" for c in columns)
 
 
-def sqlite_statements() -> tuple[list[str], list[str]]:
+def sqlite_statements(rollups=ROLLUPS, parent_moves=PARENT_MOVES
+                      ) -> tuple[list[str], list[str]]:
     up, down = [], []
-    for rollup in ROLLUPS:
+    for rollup in rollups:
         name = f"reports_rollup_{_short(rollup.table)}"
         ins = "; ".join(rollup.upserts("sqlite", row_source("NEW"), "+"))
         dele = "; ".join(rollup.upserts("sqlite", row_source("OLD"), "-"))
@@ -171,7 +172,7 @@ def sqlite_statements() -> tuple[list[str], list[str]]:
             f"BEGIN {dele}; {ins}; END",
         ]
         down += [f"DROP TRIGGER IF EXISTS {name}_{op}" for op in ("ins", "del", "upd")]
-    for rollup, parent, columns, fk, dim, value in PARENT_MOVES:
+    for rollup, parent, columns, fk, dim, value in parent_moves:
         name = f"reports_rollup_{_short(rollup.table)}_{parent.split('_', 1)[1]}"
         where = f"r.{fk} = NEW.id"
         out = "; ".join(rollup.upserts("sqlite", ALL_REFERRALS, "-", where,
@@ -184,9 +185,9 @@ def sqlite_statements() -> tuple[list[str], list[str]]:
     return up, down
 
 
-def pg_statements() -> tuple[list[str], list[str]]:
+def pg_statements(rollups=ROLLUPS, parent_moves=PARENT_MOVES) -> tuple[list[str], list[str]]:
     up, down = [], []
-    for rollup in ROLLUPS:
+    for rollup in rollups:
         name = f"reports_rollup_{_short(rollup.table)}"
         old = "; ".join(rollup.upserts("postgresql", row_source("OLD"), "-"))
         new = "; ".join(rollup.upserts("postgresql", row_source("NEW"), "+"))
@@ -209,7 +210,7 @@ def pg_statements() -> tuple[list[str], list[str]]:
         down += [f"DROP TRIGGER IF EXISTS {name}_{op} ON referrals_referral"
                  for op in ("ins", "del", "upd")]
         down.append(f"DROP FUNCTION IF EXISTS {name}()")
-    for rollup, parent, columns, fk, dim, value in PARENT_MOVES:
+    for rollup, parent, columns, fk, dim, value in parent_moves:
         name = f"reports_rollup_{_short(rollup.table)}_{parent.split('_', 1)[1]}"
         where = f"r.{fk} = NEW.id"
         out = "; ".join(rollup.upserts("postgresql", ALL_REFERRALS, "-", where,
@@ -231,8 +232,8 @@ def pg_statements() -> tuple[list[str], list[str]]:
 BY_VENDOR = {"sqlite": sqlite_statements, "postgresql": pg_statements}
 
 
-def rebuild_statements(vendor: str) -> list[str]:
-    return [sql for rollup in ROLLUPS for sql in rollup.rebuild(vendor)]
+def rebuild_statements(vendor: str, rollups=ROLLUPS) -> list[str]:
+    return [sql for rollup in rollups for sql in rollup.rebuild(vendor)]
 
 
 def create_triggers(apps, schema_editor):

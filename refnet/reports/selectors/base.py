@@ -21,7 +21,12 @@ from django.utils import timezone
 from refnet.accounts.permissions import Cap, has_cap
 from refnet.referrals.models import Referral
 from refnet.reports.charts import ChartSpec
-from refnet.reports.models import MonthlyPartnerStat, MonthlyReferralStat, MonthlyZipStat
+from refnet.reports.models import (
+    MonthlyPartnerStat,
+    MonthlyPartnerTotal,
+    MonthlyReferralStat,
+    MonthlyZipStat,
+)
 
 GRANULARITIES = ("day", "week", "month", "quarter")
 # A chart or table of more buckets than this is unreadable; ask for a coarser granularity.
@@ -243,12 +248,18 @@ def _partner_dims(f: ReportFilter) -> dict[str, Any]:
     return {"partner_id__in": partners.values("pk")}
 
 
-def partner_stats_in(f: ReportFilter) -> QuerySet[MonthlyPartnerStat]:
+def partner_rollup_model(f: ReportFilter) -> type[MonthlyPartnerStat | MonthlyPartnerTotal]:
+    """The per-partner rollup to read: by location only when the filter names locations
+    (MonthlyPartnerTotal, all locations summed, has a third fewer rows per month)."""
+    return MonthlyPartnerStat if f.location_ids else MonthlyPartnerTotal
+
+
+def partner_stats_in(f: ReportFilter) -> QuerySet[MonthlyPartnerStat | MonthlyPartnerTotal]:
     """Per-partner rollup rows for the period's months matching the filters; the partner's
     kind, category and owner are read from the partner as it is now (a subquery), the same
     as referrals_in does. Only when partner_rollup_applies(f)."""
-    qs = MonthlyPartnerStat.objects.filter(month__gte=month_key(f.start),
-                                           month__lte=month_key(f.end), **_partner_dims(f))
+    qs = partner_rollup_model(f).objects.filter(month__gte=month_key(f.start),
+                                                month__lte=month_key(f.end), **_partner_dims(f))
     if f.location_ids:
         qs = qs.filter(location_id__in=f.location_ids)
     return qs.order_by()

@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from django.contrib.auth import get_user_model
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Q, Window
 from django.utils import timezone
 
 from refnet.followups.models import FollowUp, FollowUpStatus, RuleKind
@@ -49,16 +48,25 @@ def _windows(f: ReportFilter) -> dict[str, tuple[date, date]]:
     }
 
 
+# Read for every partner: the at-risk test needs every partner's last 90 days and the 90
+# before, the top list every partner's period. The previous period is read afterwards
+# for the partners shown only (through the rollup's (partner, month) index): over a year
+# that halves the months read for everyone.
+ALL_PARTNER_WINDOWS = ("current", "last90", "before90")
+
+
 def _health_figures(f: ReportFilter, quiet_ids: list[int]
                     ) -> tuple[int, dict[int, dict], dict[int, dict], dict[int, dict]]:
     """(how many at risk, the first HEALTH_LIST_CAP at risk, the HEALTH_TOP biggest
     referrers of the period, the gone-quiet partners' figures), each {partner id: the four
-    windows' counts}. One statement: the per-partner counts of the four windows (whole
-    months from the per-partner rollup, edge days from the referral table: see
-    combined.py) computed once, then read four ways."""
+    windows' counts}. Two statements: the per-partner counts of this period and the two
+    90-day windows (whole months from the per-partner rollup, edge days from the
+    referral table: see combined.py) computed once and read four ways; then the previous
+    period's counts of the partners in those lists."""
     num, den = AT_RISK_RATIO
-    names = list(_windows(f))
-    sums, params = partner_sums_sql(f, _windows(f))
+    windows = _windows(f)
+    names = list(ALL_PARTNER_WINDOWS)
+    sums, params = partner_sums_sql(f, {n: windows[n] for n in names})
     # Columns current_received etc. (partner_sums_sql's names; "current" is a keyword).
     keep = ", ".join(f"{n}_received" for n in names)
     # last90 <= 60% of before90, compared as last90 * 5 <= before90 * 3: integers, exact.
@@ -73,15 +81,26 @@ def _health_figures(f: ReportFilter, quiet_ids: list[int]
         f"ORDER BY current_received DESC, pid LIMIT {HEALTH_TOP}) t"
         + (f" UNION ALL SELECT 'q', pid, {keep} FROM c WHERE pid IN ({marks})"
            if quiet_ids else "")
-        + f" UNION ALL SELECT 'n', COUNT(*), 0, 0, 0, 0 FROM c WHERE {risk}")
+        + f" UNION ALL SELECT 'n', COUNT(*), 0, 0, 0 FROM c WHERE {risk}")
     out: dict[str, dict[int, dict]] = {"r": {}, "t": {}, "q": {}}
     n_at_risk = 0
     for tag, pid, *figures in fetch(sql, params + list(quiet_ids)):
         if tag == "n":
             n_at_risk = pid
             continue
-        out[tag][pid] = {"source_partner_id": pid,
+        out[tag][pid] = {"source_partner_id": pid, "previous": 0,
                          **{n: int(v or 0) for n, v in zip(names, figures, strict=True)}}
+    for pid in quiet_ids:  # quiet: maybe nothing in these windows, something before
+        out["q"].setdefault(pid, {"source_partner_id": pid, "previous": 0,
+                                  **dict.fromkeys(names, 0)})
+    shown = sorted({pid for tag in out.values() for pid in tag})
+    if shown:
+        sums, params = partner_sums_sql(f, {"previous": windows["previous"]},
+                                        partner_ids=shown)
+        previous = {pid: int(n or 0) for pid, n in fetch(sums, params)}
+        for tag in out.values():
+            for pid, figures in tag.items():
+                figures["previous"] = previous.get(pid, 0)
     # UNION ALL keeps no order: each list in its own.
     at_risk = dict(sorted(out["r"].items(), key=lambda kv: (-kv[1]["before90"], kv[0])))
     top = dict(sorted(out["t"].items(), key=lambda kv: (-kv[1]["current"], kv[0])))
@@ -107,14 +126,17 @@ def partner_health(f: ReportFilter, *, user: Any) -> ReportTable:
     against the 90 before."""
     # With a location: partners whose baseline-window referrals went there (quiet.py).
     quiet_qs = gone_quiet(location_ids=f.location_ids).filter(_partner_filter(f, "partner__"))
-    n_quiet = quiet_qs.count()
-    quiet = dict(quiet_qs.order_by("due_at", "id").values_list("partner_id", "summary")
-                 [:HEALTH_LIST_CAP])
+    # The count rides along (a window over the same rows): one pass, not two.
+    listed = list(quiet_qs.annotate(n=Window(Count("id"))).order_by("due_at", "id")
+                  .values_list("partner_id", "summary", "n")[:HEALTH_LIST_CAP])
+    n_quiet = listed[0][2] if listed else 0
+    quiet = {pid: summary for pid, summary, _n in listed}
 
     n_at_risk, at_risk, top, extra = _health_figures(f, list(quiet))
     figures = {**extra, **top, **at_risk}
     partners = {p.pk: p for p in Partner.objects.filter(
-        pk__in=set(figures) | set(quiet)).select_related("owner")}
+        pk__in=set(figures) | set(quiet)).select_related("owner").only(
+        "name", "kind", "owner__first_name", "owner__last_name", "owner__username")}
 
     prev = f.previous()
     show_links = may_see_rows(user) and list_exact(f)
@@ -185,7 +207,9 @@ def loop_health(f: ReportFilter, *, user: Any, now=None) -> ReportTable:
     if f.service_line_ids:
         qs = qs.filter(referral__service_line_id__in=f.service_line_ids)
     done = Q(status=FollowUpStatus.DONE)
-    rows_qs = (qs.order_by().values("assignee_id", "kind").annotate(
+    # The assignee's name in the same statement (one round trip; the users are few).
+    rows_qs = (qs.order_by().values("assignee_id", "kind", "assignee__first_name",
+                                    "assignee__last_name", "assignee__username").annotate(
         due=Count("id"),
         on_time=Count("id", filter=done & Q(completed_at__lte=F("original_due_at"))),
         late=Count("id", filter=done & Q(completed_at__gt=F("original_due_at"))),
@@ -194,8 +218,6 @@ def loop_health(f: ReportFilter, *, user: Any, now=None) -> ReportTable:
         pending=Count("id", filter=Q(status=FollowUpStatus.OPEN, original_due_at__gte=now)),
     ).order_by("assignee_id", "kind"))
     data = list(rows_qs)
-    users = {u.pk: u for u in get_user_model().objects.filter(
-        pk__in={r["assignee_id"] for r in data if r["assignee_id"]})}
     kind_label = dict(RuleKind.choices)
 
     def finish(row: dict[str, Any]) -> dict[str, Any]:
@@ -207,8 +229,11 @@ def loop_health(f: ReportFilter, *, user: Any, now=None) -> ReportTable:
 
     rows = []
     for r in data:
-        who = users.get(r["assignee_id"])
-        rows.append(finish({"owner": user_label(who), "kind": kind_label[r["kind"]],
+        who = None
+        if r["assignee_id"]:  # the label user_label gives: full name, else username
+            who = (f"{r['assignee__first_name']} {r['assignee__last_name']}".strip()
+                   or r["assignee__username"])
+        rows.append(finish({"owner": who or user_label(None), "kind": kind_label[r["kind"]],
                             **{k: r[k] for k in ("due", "on_time", "late", "missing",
                                                  "pending")}, "_links": {}}))
     totals = finish({"owner": "Total", "kind": "",

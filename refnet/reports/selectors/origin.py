@@ -31,7 +31,7 @@ from .base import (
     referrals_in,
     zip_stats_in,
 )
-from .combined import period_parts
+from .combined import read_parts
 
 EARTH_RADIUS_MILES = 3958.8
 # (label, lower bound inclusive, upper bound exclusive) in miles.
@@ -68,7 +68,7 @@ def _origin_pairs(f: ReportFilter) -> list[tuple[int, str, int]]:
     """(location, ZIP, referrals). Without a service-line filter, the ZIP rollup for the
     period's whole months and the referral table for its edge days (combined.py: the
     days in the period, or the month's other days subtracted); else the referral table."""
-    months, days = (period_parts(f.start, f.end) if not f.service_line_ids
+    months, days = (read_parts(f.start, f.end) if not f.service_line_ids
                     else (None, [(1, f.start, f.end)]))
     if months is None:
         return _raw_pairs(f, f.start, f.end)

@@ -31,6 +31,7 @@ from .base import (
     rate,
     referral_list_url,
     referrals_in,
+    stats_in,
     user_label,
 )
 from .combined import fetch, materialized, partner_sums_sql
@@ -105,6 +106,8 @@ def _conversion_figures(f: ReportFilter) -> tuple[list[dict[str, Any]], dict[str
            for r in qs.values(field).annotate(**funnel).filter(received__gt=0)
            .order_by("-received", field)
            [:CONVERSION_TOP]]
+    if field == "partner_id":  # the same totals from the (much smaller) monthly rollup
+        return top, stats_in(f).aggregate(**funnel)
     return top, qs.aggregate(**funnel)
 
 

@@ -38,7 +38,7 @@ from .base import (
     referrals_in,
     stats_in,
 )
-from .combined import period_parts
+from .combined import read_parts
 from .over_time import group_labels
 
 BY_OPTIONS = ("location", "source")
@@ -59,7 +59,10 @@ def _inner(f: ReportFilter, by: str, ids: list[Any] | None) -> tuple[str, tuple]
     return sql, params
 
 
-def _percentiles_postgres(sql: str, params: tuple) -> dict[Any, dict[str, float | None]]:
+def _percentiles_postgres(sql: str, params: tuple, with_overall: bool = False
+                          ) -> dict[Any, dict[str, float | None]]:
+    """Per group (and, with_overall, over all the rows, under ALL: a grouping set of the
+    same scan, for when the groups hold every row)."""
     def days(col: str) -> str:
         return f"EXTRACT(EPOCH FROM ({col} - r_at)) / 86400.0"
 
@@ -68,12 +71,13 @@ def _percentiles_postgres(sql: str, params: tuple) -> dict[Any, dict[str, float 
         for name, (num, den) in _PCTS.items():
             cols.append(f"percentile_cont({num / den}) WITHIN GROUP (ORDER BY {days(col)}) "
                         f"AS {m}_{name}")
-    query = f"SELECT grp, {', '.join(cols)} FROM ({sql}) t GROUP BY grp"
+    group = "GROUPING SETS ((grp), ())" if with_overall else "grp"
+    query = f"SELECT grp, GROUPING(grp), {', '.join(cols)} FROM ({sql}) t GROUP BY {group}"
     with connection.cursor() as cur:
         cur.execute(query, params)
         names = [d[0] for d in cur.description]
-        return {row[0]: {k: (float(v) if v is not None else None)
-                         for k, v in zip(names[1:], row[1:], strict=True)}
+        return {(ALL if row[1] else row[0]): {k: (float(v) if v is not None else None)
+                                              for k, v in zip(names[2:], row[2:], strict=True)}
                 for row in cur.fetchall()}
 
 
@@ -131,10 +135,7 @@ def _percentiles(f: ReportFilter, by: str, ids: list[Any] | None,
                  with_overall: bool = False) -> dict[Any, dict[str, float | None]]:
     sql, params = _inner(f, by, ids)
     if connection.vendor == "postgresql":
-        out = _percentiles_postgres(sql, params)
-        if with_overall:
-            out[ALL] = _percentiles(f, by, None).get(0, {})
-        return out
+        return _percentiles_postgres(sql, params, with_overall)
     return _percentiles_sqlite(sql, params, with_overall)
 
 
@@ -250,12 +251,19 @@ def _histogram_plan(f: ReportFilter, by: str) -> tuple[tuple[int, int], list] | 
     month the rollups can answer whole (combined.period_parts)."""
     if by != "location" or f.service_line_ids:
         return None
-    months, days = period_parts(f.start, f.end)
+    months, days = read_parts(f.start, f.end)
     if months is None:
         return None
-    n = stats_in(f, months).aggregate(n=Sum("received"))["n"] or 0
+    # One round trip: the months' rollup sum plus or minus the edge days' counts.
+    sql, params = stats_in(f, months).values("received").query.sql_with_params()
+    terms, all_params = [f"(SELECT COALESCE(SUM(s.received), 0) FROM ({sql}) s)"], list(params)
     for sign, a, b in days:
-        n += sign * referrals_in(f, start=a, end=b).count()
+        sql, params = referrals_in(f, start=a, end=b).values("id").query.sql_with_params()
+        terms.append(f"{'+' if sign > 0 else '-'} (SELECT COUNT(*) FROM ({sql}) r)")
+        all_params += params
+    with connection.cursor() as cur:
+        cur.execute("SELECT " + " ".join(terms), all_params)
+        n = cur.fetchone()[0] or 0
     return (months, days) if n > EXACT_UP_TO else None
 
 
@@ -272,11 +280,11 @@ def speed(f: ReportFilter, *, user: Any, by: str = "location") -> ReportTable:
                       .order_by("-received", "grp")[:SPEED_TOP])
         ids = [c["grp"] for c in counts]
         # Every group shown (fewer than SPEED_TOP, none of them "no source"): the totals
-        # are their sums and the overall percentiles come from the same pass (SQLite) or,
-        # with a single group, are its own.
+        # are their sums and the overall percentiles come from the same pass or, with a
+        # single group, are its own.
         complete = len(counts) < SPEED_TOP and None not in ids
-        per_group = _percentiles(f, by, ids, with_overall=complete and len(ids) > 1
-                                 and connection.vendor == "sqlite") if ids else {}
+        per_group = _percentiles(f, by, ids, with_overall=complete
+                                 and len(ids) > 1) if ids else {}
         if ALL in per_group:
             overall = per_group.pop(ALL)
         elif complete and len(ids) == 1:

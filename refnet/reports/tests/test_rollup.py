@@ -16,6 +16,7 @@ from refnet.referrals.models import TRANSITIONS, Patient, Referral, ReferralStat
 from refnet.referrals.services import referral_resolve_source, referral_transition
 from refnet.reports.models import (
     MonthlyPartnerStat,
+    MonthlyPartnerTotal,
     MonthlyReferralStat,
     MonthlyZipStat,
     SpeedHistogram,
@@ -103,6 +104,13 @@ def test_check_reports_differences_and_rebuild_fixes(make_referral):
     MonthlyReferralStat.objects.update(received=5)
     differences = rollup_check()
     assert len(differences) == 1 and "received 5 (expected 1)" in differences[0]
+    rollup_rebuild()
+    assert rollup_check() == []
+    # The per-partner table without locations is checked and rebuilt the same way.
+    MonthlyPartnerTotal.objects.update(contacted=7)
+    differences = rollup_check()
+    assert len(differences) == 1 and differences[0].startswith("reports_monthlypartnertotal")
+    assert "contacted 7 (expected 0)" in differences[0]
     rollup_rebuild()
     assert rollup_check() == []
 
@@ -199,6 +207,7 @@ def test_random_writes_keep_rollup_exact(seed, users, location, other_location,
                    make_patient=make_patient)
     assert MonthlyReferralStat.objects.exists()
     assert MonthlyPartnerStat.objects.exists() and MonthlyZipStat.objects.exists()
+    assert MonthlyPartnerTotal.objects.exists()
     assert SpeedHistogram.objects.exists()
     before = {(r.month, r.location_id, r.received) for r in MonthlyReferralStat.objects.all()
               if r.received}

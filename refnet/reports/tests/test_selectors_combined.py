@@ -194,3 +194,27 @@ def test_speed_from_histogram_over_partial_months(march, users, monkeypatch):
     assert main["seen_median"] == pytest.approx(5.5)  # one visit after 5 days: [5, 6)
     assert "exact to the bucket" in table.note
     assert (table.totals["received"], table.totals["contacted"]) == (4, 4)
+
+
+def test_month_so_far_with_and_without_referrals_after_today(make_partner, make_referral):
+    # Today is Nov 26: "Nov 1 - 26" is November's rollup row minus Nov 27 - 30. Without a
+    # referral after today that range is not read; with one (a date in the future), it
+    # is subtracted again, so the sum stays exact both ways.
+    a = make_partner("Alpha Clinic")
+    for day in (2, 26):
+        make_referral(source_partner=a, received_at=local(11, day))
+    f = ReportFilter(start=date(2026, 11, 1), end=date(2026, 11, 30))
+    windows = {"so_far": (date(2026, 11, 1), TODAY)}
+    from refnet.reports.selectors.combined import read_parts
+
+    assert read_parts(*windows["so_far"], today=TODAY) == ((202611, 202611), [])
+
+    def so_far() -> int:
+        sql, params = partner_sums_sql(f, windows, today=TODAY)
+        return {pid: int(n) for pid, n in fetch(sql, params)}[a.pk]
+
+    assert so_far() == 2
+    make_referral(source_partner=a, received_at=local(11, 28))
+    assert read_parts(*windows["so_far"], today=TODAY)[1] == [
+        (-1, date(2026, 11, 27), date(2026, 11, 30))]
+    assert so_far() == 2

@@ -58,6 +58,21 @@ def test_partner_health(partners, users):
     assert f"source={partners['steady'].pk}" in steady["_links"]["current"]
 
 
+def test_quiet_partner_shows_referrals_only_in_the_previous_period(partners, users,
+                                                                    make_referral):
+    # Over a year, the previous year lies before both 90-day windows: the quiet partner's
+    # two referrals of March 2025 are its only ones.
+    for day in (3, 4):
+        make_referral(source_partner=partners["quiet"], received_at=datetime(
+            2025, 3, day, 15, 0, tzinfo=UTC))
+    f = ReportFilter(start=date(2025, 7, 1), end=date(2026, 6, 30))
+    by_name = {r["partner"]: r for r in partner_health(f, user=users["manager"]).rows}
+    quiet = by_name["Quiet Gym"]
+    assert (quiet["current"], quiet["previous"], quiet["change"], quiet["last90"],
+            quiet["before90"]) == (0, 2, -2, 0, 0)
+    assert by_name["Falling Clinic"]["previous"] == 0
+
+
 def test_partner_health_filters_by_partner_kind(partners, users):
     f = ReportFilter(start=JUNE.start, end=JUNE.end, partner_kinds=("clinician",))
     names = [r["partner"] for r in partner_health(f, user=users["outreach"]).rows]

@@ -9,7 +9,8 @@ from refnet.reports.rollup import rollup_check, rollup_rebuild
 
 
 class Command(BaseCommand):
-    help = ("Rebuild the report rollups (monthly, per partner, per ZIP, speed histogram) "
+    help = ("Rebuild the report rollups (monthly, per partner by location and in all, per "
+            "ZIP, speed histogram) "
             "from the referrals, or --check them.")
 
     def add_arguments(self, parser):
