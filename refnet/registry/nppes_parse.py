@@ -81,6 +81,19 @@ class Layout:
     switch_getter: Callable
     reactivation: int | None
 
+    def short_split(self) -> tuple[int, str]:
+        """(n, tail) for records whose taxonomy slots 2-15 are empty: split n times, the
+        last piece starts with `tail` when those slots are empty. (0, "") when the columns
+        are not in that order (slot 1 first, then slots 2-15 after every other column)."""
+        slot_1 = [self.index["taxonomy_1"], self.index["primary_1"]]
+        later = [i for key, i in self.index.items()
+                 if key.startswith(("taxonomy_", "primary_")) and i not in slot_1]
+        first_later = min(later)
+        others = [i for i in self.index.values() if i not in later]
+        if max(others) >= first_later:
+            return 0, ""
+        return first_later, '","' * (self.last_needed + 1 - first_later)
+
     @classmethod
     def from_header(cls, header: list[str]) -> Layout:
         names = [h.strip().lstrip("\ufeff") for h in header]
@@ -168,6 +181,16 @@ def read_batches(path: Path | str, *, offset: int, line: int, layout: Layout,
     pairs, no_centre, centre_of = _PAIRS, _NO_CENTRE, centroids.get
     f_npi, f_last, f_org = FIELDS["npi"], FIELDS["last_name"], FIELDS["organization_name"]
     f_entity, f_postal = FIELDS["entity_type"], FIELDS["postal_code"]
+    f_taxonomy_1 = FIELDS["taxonomy_1"]
+    # Most records have one taxonomy: their slots 2-15 (56 columns) are empty. Those are
+    # split only up to the first slot's last column, and the rest is checked to begin with
+    # the separators of the empty slots (one comparison instead of 56 more fields).
+    short_at, empty_slots = layout.short_split()
+    if last_is_needed:
+        short_at = 0
+    taxonomy_1 = layout.index["taxonomy_1"]
+    first_split = short_at or split_at
+    site_keys: dict[str, str] = {}  # zip5 + address -> site key (sites repeat)
 
     with open(path, "rb", buffering=1 << 20) as fh:
         fh.seek(offset)
@@ -183,16 +206,27 @@ def read_batches(path: Path | str, *, offset: int, line: int, layout: Layout,
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
                 text = raw.decode("latin-1")
-            if (text.count('"') == quotes and text.count('","') == separators
-                    and text[0] == '"'):
-                row = text.split('","', split_at)
-                row[0] = row[0][1:]
-                if last_is_needed:
-                    row[-1] = row[-1].rstrip("\r\n")[:-1]
-                found = columns
-            elif not text.strip():
+            row = None
+            if text.count('"') == quotes and text[0] == '"':
+                # Split up to the last column needed (or, first, up to taxonomy slot 2);
+                # the separators left in the last piece complete the count that proves
+                # the split exact (no separator inside a value, one record per line).
+                row = text.split('","', first_split)
+                if len(row) - 1 + row[-1].count('","') != separators:
+                    row = None
+                else:
+                    single = short_at and row[-1].startswith(empty_slots)
+                    if not single:
+                        if short_at:
+                            row[-1:] = row[-1].split('","', split_at - short_at)
+                        if last_is_needed:
+                            row[-1] = row[-1].rstrip("\r\n")[:-1]
+                    row[0] = row[0][1:]
+                    found = columns
+            if row is None and not text.strip():
                 continue
-            else:  # embedded quotes, commas or line breaks: the csv module, line by line
+            if row is None:  # embedded quotes, commas or line breaks: the csv module
+                single = False
                 sizes: list[int] = []
 
                 def more(sizes=sizes) -> Iterator[str]:
@@ -241,13 +275,18 @@ def read_batches(path: Path | str, *, offset: int, line: int, layout: Layout,
                     errors.append([at, f_org, "is empty"])
                 else:
                     zip5 = postal.strip()[:5]
-                    codes = taxonomy_getter(row)
-                    taxonomies = [c for c in codes if c]
-                    joined = " ".join(taxonomies)
+                    if single:
+                        joined = row[taxonomy_1]
+                        codes = (joined,)
+                        taxonomies = [joined] if joined else []
+                    else:
+                        codes = taxonomy_getter(row)
+                        taxonomies = [c for c in codes if c]
+                        joined = " ".join(taxonomies)
                     if len(zip5) != 5 or not zip5.isdigit() or not zip5.isascii():
                         errors.append([at, f_postal, f"{postal[:20]!r} is not a ZIP code"])
                     elif not taxonomies:
-                        errors.append([at, FIELDS["taxonomy_1"], "no taxonomy code"])
+                        errors.append([at, f_taxonomy_1, "no taxonomy code"])
                     elif not taxonomies_match(joined):
                         code = next(c for c in taxonomies if not taxonomy_match(c))
                         errors.append([at, FIELDS[f"taxonomy_{codes.index(code) + 1}"],
@@ -268,9 +307,12 @@ def read_batches(path: Path | str, *, offset: int, line: int, layout: Layout,
                             others = " ".join(c for c in taxonomies if c != primary)
                         address = address.strip()
                         lat, lng = centre_of(zip5, no_centre)
-                        key = (zip5 + " " + " ".join(
-                            address.upper().replace(".", "").replace(",", "")
-                            .replace("#", "").split()))[:140] if address else ""
+                        if not address:
+                            key = ""
+                        elif (key := site_keys.get(where := zip5 + address)) is None:
+                            key = site_keys[where] = (zip5 + " " + " ".join(
+                                address.upper().replace(".", "").replace(",", "")
+                                .replace("#", "").split()))[:140]
                         number = int(npi)
                         kept += 1
                         providers[number] = (
@@ -281,6 +323,8 @@ def read_batches(path: Path | str, *, offset: int, line: int, layout: Layout,
                 batch.read, batch.kept, batch.offset, batch.line = read, kept, offset, line
                 batch.rows = list(providers.values())
                 yield batch
+                if len(site_keys) > 100_000:
+                    site_keys.clear()
                 batch = Batch()
                 providers, deactivated, errors = batch.providers, batch.deactivated, batch.errors
                 read = kept = 0

@@ -270,3 +270,35 @@ def test_a_repeated_npi_in_one_batch_is_written_once_with_its_last_values(nppes_
     record = nppes_import(path=path)
     assert (record.rows_read, record.rows_kept) == (2, 2)
     assert RegistryProvider.objects.get().address_line == "7 LAST ST"
+
+
+def test_taxonomy_slots_after_the_first_are_read_whatever_else_the_row_holds(nppes_file):
+    """Rows with one taxonomy are split short (slots 2-15 empty): a row with only a later
+    slot, a license in slot 2, a bad code in slot 3 or a separator inside a later value
+    must read exactly as a full split (and csv) would."""
+    only_third = person("100000701", taxonomies=("", "", "207X00000X"))
+    for n in (1, 2):  # nothing at all in slots 1 and 2
+        for name in ("Provider License Number", "Provider License Number State Code",
+                     "Healthcare Provider Primary Taxonomy Switch"):
+            only_third[COL[f"{name}_{n}"]] = ""
+    license_2 = person("100000702")
+    license_2[COL["Provider License Number_2"]] = "PT-123"
+    bad_third = person("100000703", taxonomies=("225100000X", "", "PT"))
+    separator_later = person("100000704")
+    separator_later[COL["Authorized Official Title or Position"]] = 'A","B'
+    no_taxonomy = person("100000705", taxonomies=())
+    last_slot = person("100000706")
+    last_slot[COL["Healthcare Provider Taxonomy Code_15"]] = "207X00000X"
+    path = nppes_file([only_third, license_2, bad_third, separator_later, no_taxonomy,
+                       last_slot])
+    record = nppes_import(path=path)
+    assert record.errors == [
+        [4, "Healthcare Provider Taxonomy Code_3", "'PT' is not a NUCC code like 207X00000X"],
+        [6, "Healthcare Provider Taxonomy Code_1", "no taxonomy code"],
+    ]
+    rows = {p.pk: (p.primary_taxonomy, p.other_taxonomies)
+            for p in RegistryProvider.objects.all()}
+    assert rows == {int(npi("100000701")): ("207X00000X", ""),
+                    int(npi("100000702")): ("225100000X", ""),
+                    int(npi("100000704")): ("225100000X", ""),
+                    int(npi("100000706")): ("225100000X", "207X00000X")}
