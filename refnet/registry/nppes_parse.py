@@ -168,9 +168,12 @@ def _deactivated(deactivated_on: str, reactivated_on: str) -> bool:
 
 def read_batches(path: Path | str, *, offset: int, line: int, layout: Layout,
                  states: frozenset[str], centroids: dict[str, tuple[float, float]],
-                 batch_rows: int) -> Iterator[Batch]:
+                 batch_rows: int, end: int | None = None) -> Iterator[Batch]:
     """Batches of `batch_rows` records read from byte `offset` (physical `line` before it;
-    the header is line 1), the last one possibly shorter (or empty)."""
+    the header is line 1), the last one possibly shorter (or empty). With `end` (a record
+    start, see block_cut), reading stops there: a record left open by an unclosed quote
+    ends at `end` as an unreadable record instead of running on."""
+    stop = end if end is not None else 1 << 62
     columns = layout.columns
     quotes, separators = 2 * columns, columns - 1
     split_at = layout.last_needed + 1
@@ -199,6 +202,8 @@ def read_batches(path: Path | str, *, offset: int, line: int, layout: Layout,
         providers, deactivated, errors = batch.providers, batch.deactivated, batch.errors
         read = kept = 0
         for raw in source:
+            if offset >= stop:
+                break
             offset += len(raw)
             line += 1
             at = line
@@ -229,8 +234,11 @@ def read_batches(path: Path | str, *, offset: int, line: int, layout: Layout,
                 single = False
                 sizes: list[int] = []
 
-                def more(sizes=sizes) -> Iterator[str]:
+                def more(sizes=sizes, room=stop - offset) -> Iterator[str]:
                     for extra in source:
+                        if room <= 0:  # the block's end: the main loop stops there too
+                            return
+                        room -= len(extra)
                         sizes.append(len(extra))
                         yield decode(extra)
 
@@ -333,15 +341,58 @@ def read_batches(path: Path | str, *, offset: int, line: int, layout: Layout,
         yield batch
 
 
-def _to_wire(batch: Batch) -> tuple:
+RECORD_START = re.compile(rb'\n"[0-9]')
+
+
+def block_cut(fh, at: int, *, start: int, size: int) -> int:
+    """The first record start at or after byte `at` (`start` and `size` bound it): just
+    after a line break that is followed by a quote and a digit. NPPES quotes every value,
+    so inside a quoted value a line break can only be followed by a doubled quote or
+    other text, never by a lone quote and a digit: such a position begins a record."""
+    if at <= start:
+        return start
+    if at >= size:
+        return size
+    fh.seek(at - 1)
+    position = at - 1
+    tail = b""
+    while chunk := fh.read(1 << 16):
+        data = tail + chunk
+        found = RECORD_START.search(data)
+        if found:
+            return position - len(tail) + found.start() + 1
+        tail = data[-2:]
+        position += len(chunk)
+    return size
+
+
+def read_blocks(path: Path | str, *, offset: int, index: int, workers: int,
+                block_bytes: int, **options) -> Iterator[tuple[int, Batch]]:
+    """(block number, batch) for blocks index, index + workers, ... of the file from byte
+    `offset` on, each block cut at record starts (block_cut) every `block_bytes`, so that
+    `workers` readers share the file without reading a record twice. Each block's batches
+    count lines from 0 at the block's start (the writer, which takes the blocks in order,
+    adds the line before it); its last batch may be short or empty and ends the block."""
+    size = Path(path).stat().st_size
+    with open(path, "rb") as fh:
+        block = index
+        while (first := block_cut(fh, offset + block * block_bytes, start=offset,
+                                  size=size)) < size or block == 0:
+            end = block_cut(fh, offset + (block + 1) * block_bytes, start=offset, size=size)
+            for batch in read_batches(path, offset=first, line=0, end=end, **options):
+                yield block, batch
+            block += workers
+
+
+def _to_wire(batch: Batch, block: int = 0) -> tuple:
     return (batch.rows, batch.deactivated, batch.errors, batch.read, batch.kept,
-            batch.offset, batch.line)
+            batch.offset, batch.line, block)
 
 
-def from_wire(item: tuple) -> Batch:
-    rows, deactivated, errors, read, kept, offset, line = item
-    return Batch(rows=rows, deactivated=deactivated, errors=errors, read=read, kept=kept,
-                 offset=offset, line=line)
+def from_wire(item: tuple) -> tuple[int, Batch]:
+    rows, deactivated, errors, read, kept, offset, line, block = item
+    return block, Batch(rows=rows, deactivated=deactivated, errors=errors, read=read,
+                        kept=kept, offset=offset, line=line)
 
 
 FRAME = struct.Struct("<Q")  # each marshalled message on the pipe is preceded by its size
@@ -362,8 +413,9 @@ def frames(source) -> Iterator[bytes]:
 
 def reader_main() -> None:
     """The reader/validator process (`python -m refnet.registry.nppes_parse`): reads the
-    options (path, offset, line, states, centroids, batch_rows) marshalled on stdin, and
-    writes each batch marshalled as a plain tuple on stdout (framed), then None; a failure
+    options (path, offset, index, workers, block_bytes, states, centroids, batch_rows)
+    marshalled on stdin, and writes each batch of its blocks (read_blocks) marshalled as a
+    plain tuple on stdout (framed), then None; a failure
     is written as ("error", text). marshal, not pickle: three times cheaper to write for
     tuples of strings and numbers, and both ends are the same Python. A thread does the
     (blocking) writes so that parsing goes on meanwhile, at most a few batches ahead of
@@ -378,7 +430,7 @@ def reader_main() -> None:
     options = marshal.loads(sys.stdin.buffer.read())
     path = options.pop("path")
     out = sys.stdout.buffer
-    outbox: queue.Queue = queue.Queue(maxsize=3)
+    outbox: queue.Queue = queue.Queue(maxsize=4)
     gone = threading.Event()
 
     def send() -> None:
@@ -406,8 +458,8 @@ def reader_main() -> None:
 
     try:
         options["layout"] = read_header(Path(path))[0]
-        for batch in read_batches(path, **options):
-            put(_to_wire(batch))
+        for block, batch in read_blocks(path, **options):
+            put(_to_wire(batch, block))
         put(None)
     except BrokenPipeError:
         return
