@@ -83,6 +83,8 @@ def suite_command(suite: str, args: argparse.Namespace, out_path: Path) -> list[
     if suite == "intake":
         command += ["--queries", str(args.queries), "--rounds", str(args.rounds),
                     "--saves", str(args.saves)]
+    if suite == "registry":  # import rounds swing with the machine's load: take a median
+        command += ["--rounds", str(args.rounds)]
     return command
 
 
