@@ -360,9 +360,11 @@ def _run(record: RegistryImport, path: Path, layout: Layout, header_bytes: int,
         batches.close()  # stops the reader process if the writer failed
     with transaction.atomic():
         org_sizes_update(sorted(states) if states else None)
-        done = f"{record.rows_kept:,} providers imported"
-        if record.error_count:
-            done += f"; {record.error_count:,} malformed rows skipped (listed by line)"
+        kept, bad = record.rows_kept, record.error_count
+        done = f"{kept:,} provider{'' if kept == 1 else 's'} imported"
+        if bad:
+            done += (f"; {bad:,} malformed row{'' if bad == 1 else 's'} skipped "
+                     "(listed by line)")
         _finish(record, ImportStatus.DONE, done + ".")
     if progress is not None:
         progress(record)

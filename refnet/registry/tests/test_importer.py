@@ -202,7 +202,7 @@ def test_command_reports_rows_and_bad_lines(nppes_file, capsys):
     path = nppes_file([person("100000070"), person("100000071", last="")])
     call_command("nppes_import", str(path), "--states", "co", "--no-progress")
     out = capsys.readouterr()
-    assert "1 providers imported; 1 malformed rows skipped" in out.out
+    assert "1 provider imported; 1 malformed row skipped" in out.out
     assert "line 3: Provider Last Name (Legal Name): is empty" in out.err
     with pytest.raises(CommandError, match="a state is two letters"):
         call_command("nppes_import", str(path), "--states", "Colorado")
