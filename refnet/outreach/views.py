@@ -47,7 +47,8 @@ def _errors(error: ValidationError) -> str:
 def events(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     past = list(selectors.events_past(now)[:PAST_LIMIT])
-    rows = [(event, selectors.event_attribution(event, now=now)) for event in past]
+    attributions = selectors.events_attribution(past, now=now)
+    rows = [(event, attributions[event.pk]) for event in past]
     spent = sum((e.cost for e in past), 0)
     attributed = sum((a.attributed for _e, a in rows), 0)
     return render(request, "outreach/events.html", _ctx(

@@ -15,8 +15,10 @@ class RegistryProvider(models.Model):
     """One NPPES record, trimmed to what the finder needs. Written in bulk by the importer
     with raw SQL (services/importer.py), so every column has a value or a default there."""
 
-    # The NPI as the integer primary key: SQLite then keeps the table in NPI order (the
-    # rowid) and the importer's upsert needs no second index; NPIs never start with 0.
+    # The NPI as the integer primary key (NPIs never start with 0). On SQLite the column
+    # is "bigint PRIMARY KEY", so the table keeps its own rowid beside a unique index on
+    # NPI; making NPI the rowid ("integer PRIMARY KEY") was measured and saved nothing
+    # (upserts of 300,000 rows in NPI order: 2.0 us a row either way), so it stays.
     npi = models.BigIntegerField("NPI", primary_key=True)
     entity_type = models.PositiveSmallIntegerField(choices=EntityType.choices)
     name = models.CharField(max_length=200, help_text="As shown: 'First Last, CRED' or the "

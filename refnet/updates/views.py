@@ -98,9 +98,11 @@ def update_publish_view(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
+        now = (f"{plan.now_total} now (the background worker is sending them)"
+               if plan.deferred else f"{plan.now_total} now")
         messages.success(request, (
             f"Published to {plan.partners} partner{'s' if plan.partners != 1 else ''}: "
-            f"{plan.now_total} now, {plan.later_total} at their next allowed time, "
+            f"{now}, {plan.later_total} at their next allowed time, "
             f"{plan.skipped_total} skipped."))
     return redirect("updates:detail", pk=update.pk)
 

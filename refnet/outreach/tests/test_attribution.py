@@ -9,7 +9,11 @@ from decimal import Decimal
 import pytest
 
 from refnet.outreach.models import Invitee
-from refnet.outreach.selectors import attribution_compute, event_attribution
+from refnet.outreach.selectors import (
+    attribution_compute,
+    event_attribution,
+    events_attribution,
+)
 from refnet.outreach.services import invitees_add
 from refnet.partners.services import partner_merge
 
@@ -132,3 +136,36 @@ def test_before_the_event_nothing_is_counted():
                                  received={1: [START - timedelta(days=3)]})
     assert result.rows[0].baseline == 0 and result.rows[0].actual == 0
     assert result.cost_per_referral is None
+
+
+def test_the_events_list_attributes_each_event_in_a_fixed_number_of_queries(
+        make_event, make_partner, refer, django_assert_max_num_queries):
+    """Several events, each with its own attendees, baseline and window, computed together
+    as the list does: the figures are each event's own, and more events cost no query."""
+    gym, school = _business(make_partner, "Gym"), _business(make_partner, "School")
+    events = []
+    for n, partner in enumerate([gym, school, gym, school]):
+        start = START + timedelta(days=100 * n)
+        made = make_event(title=f"Talk {n}", starts_at=start, ends_at=start + timedelta(hours=1),
+                          cost=Decimal("100.00"), attribution_days=73)
+        invitees_add(event=made, by=None, partners=[partner])
+        events.append(made)
+    Invitee.objects.update(attended=True)
+    # Gym: 5 referrals in the year before the first talk (baseline 1), 3 in its window.
+    refer(gym, *[START - timedelta(days=10 * d) for d in range(1, 6)])
+    refer(gym, *[START + timedelta(days=d) for d in (1, 2, 3)])
+    # School: 2 referrals in the window of its second talk (Talk 3) only.
+    refer(school, START + timedelta(days=301), START + timedelta(days=302))
+    with django_assert_max_num_queries(4):
+        together = events_attribution(events, now=NOW + timedelta(days=400))
+    with django_assert_max_num_queries(4):
+        events_attribution(events[:1], now=NOW + timedelta(days=400))
+    figures = [(together[e.pk].actual, together[e.pk].attributed) for e in events]
+    # Talk 2 (gym, day 200): 8 referrals in its year before -> baseline 1.6, none after.
+    assert figures == [(3, Decimal("2.00")), (0, Decimal("0")), (0, Decimal("0")),
+                       (2, Decimal("2.00"))]
+    for made in events:
+        one = event_attribution(made, now=NOW + timedelta(days=400))
+        assert (one.actual, one.attributed, one.cost_per_referral) == (
+            together[made.pk].actual, together[made.pk].attributed,
+            together[made.pk].cost_per_referral)

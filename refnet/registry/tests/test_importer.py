@@ -202,7 +202,7 @@ def test_command_reports_rows_and_bad_lines(nppes_file, capsys):
     path = nppes_file([person("100000070"), person("100000071", last="")])
     call_command("nppes_import", str(path), "--states", "co", "--no-progress")
     out = capsys.readouterr()
-    assert "1 providers imported; 1 malformed rows skipped" in out.out
+    assert "1 provider imported; 1 malformed row skipped" in out.out
     assert "line 3: Provider Last Name (Legal Name): is empty" in out.err
     with pytest.raises(CommandError, match="a state is two letters"):
         call_command("nppes_import", str(path), "--states", "Colorado")
@@ -270,3 +270,104 @@ def test_a_repeated_npi_in_one_batch_is_written_once_with_its_last_values(nppes_
     record = nppes_import(path=path)
     assert (record.rows_read, record.rows_kept) == (2, 2)
     assert RegistryProvider.objects.get().address_line == "7 LAST ST"
+
+
+def test_taxonomy_slots_after_the_first_are_read_whatever_else_the_row_holds(nppes_file):
+    """Rows with one taxonomy are split short (slots 2-15 empty): a row with only a later
+    slot, a license in slot 2, a bad code in slot 3 or a separator inside a later value
+    must read exactly as a full split (and csv) would."""
+    only_third = person("100000701", taxonomies=("", "", "207X00000X"))
+    for n in (1, 2):  # nothing at all in slots 1 and 2
+        for name in ("Provider License Number", "Provider License Number State Code",
+                     "Healthcare Provider Primary Taxonomy Switch"):
+            only_third[COL[f"{name}_{n}"]] = ""
+    license_2 = person("100000702")
+    license_2[COL["Provider License Number_2"]] = "PT-123"
+    bad_third = person("100000703", taxonomies=("225100000X", "", "PT"))
+    separator_later = person("100000704")
+    separator_later[COL["Authorized Official Title or Position"]] = 'A","B'
+    no_taxonomy = person("100000705", taxonomies=())
+    last_slot = person("100000706")
+    last_slot[COL["Healthcare Provider Taxonomy Code_15"]] = "207X00000X"
+    path = nppes_file([only_third, license_2, bad_third, separator_later, no_taxonomy,
+                       last_slot])
+    record = nppes_import(path=path)
+    assert record.errors == [
+        [4, "Healthcare Provider Taxonomy Code_3", "'PT' is not a NUCC code like 207X00000X"],
+        [6, "Healthcare Provider Taxonomy Code_1", "no taxonomy code"],
+    ]
+    rows = {p.pk: (p.primary_taxonomy, p.other_taxonomies)
+            for p in RegistryProvider.objects.all()}
+    assert rows == {int(npi("100000701")): ("207X00000X", ""),
+                    int(npi("100000702")): ("225100000X", ""),
+                    int(npi("100000704")): ("225100000X", ""),
+                    int(npi("100000706")): ("225100000X", "207X00000X")}
+
+
+@pytest.fixture
+def two_readers(monkeypatch):
+    """Two reader processes taking turns over blocks of ~3 records (big files do this)."""
+    from refnet.registry.services import importer
+
+    monkeypatch.setattr(importer, "PIPELINE_MIN_BYTES", 0)
+    monkeypatch.setattr(importer, "BLOCK_BYTES", 3_000)
+    return importer
+
+
+def _mixed_file(nppes_file):
+    rows = [person(f"1000008{n:02d}", address=f"{n % 4} MAIN ST") for n in range(30)]
+    rows[4] = person("100000804", last='O"NEIL', first="MARY\nKATE")  # two lines, quotes
+    rows[9] = person("100000809", zip_code="8O2O6")
+    rows[17] = person("100000817", last="NUÑEZ")
+    rows[18] = deactivated_row(npi("100000803"))
+    rows[25] = person("100000801", address="9 MOVED ST")  # repeated NPI: the last one wins
+    return nppes_file(rows, raw_lines=['"1000000160","1","too","few"\r\n',
+                                       _line(person("100000899")),
+                                       '"1000000171","1","NO END\r\n', '"AFTER\r\n'])
+
+
+def _outcome():
+    record = RegistryImport.objects.get()
+    providers = list(RegistryProvider.objects.order_by("pk").values_list())
+    return (record.status, record.errors, record.rows_read, record.rows_kept,
+            record.rows_skipped, record.rows_deactivated, record.lines_done,
+            record.bytes_done, providers)
+
+
+def test_two_readers_import_exactly_what_one_process_does(nppes_file, two_readers):
+    path = _mixed_file(nppes_file)
+    assert path.stat().st_size > 8 * two_readers.BLOCK_BYTES  # many blocks, both readers
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(two_readers, "PIPELINE_MIN_BYTES", 1 << 40)  # in this process
+        nppes_import(path=path, batch_rows=2)
+    alone = _outcome()
+    RegistryImport.objects.all().delete()
+    RegistryProvider.objects.all().delete()
+    nppes_import(path=path, batch_rows=2)
+    assert _outcome() == alone
+    status, errors, read = alone[:3]
+    assert status == ImportStatus.DONE and read == 33
+    assert [e[0] for e in errors] == [12, 33, 35]  # the quoted row spans lines 6-7
+    assert RegistryProvider.objects.get(pk=int(npi("100000801"))).address_line == \
+        "9 MOVED ST"
+
+
+def test_resume_with_two_readers_commits_each_row_once(nppes_file, two_readers):
+    path = nppes_file([person(f"1000006{n:02d}") for n in range(40)])
+    seen = []
+
+    def die_after_five(record):
+        seen.append(record.rows_read)
+        if len(seen) == 5:
+            raise Interrupted("power cut")
+
+    with pytest.raises(Interrupted):
+        nppes_import(path=path, batch_rows=2, progress=die_after_five)
+    record = RegistryImport.objects.get()
+    assert RegistryProvider.objects.count() == record.rows_kept == record.lines_done - 1
+    assert 0 < record.rows_kept < 40
+    resumed = nppes_import(path=path, resume=True, batch_rows=2)
+    assert (resumed.rows_read, resumed.rows_kept, resumed.status) == (40, 40,
+                                                                      ImportStatus.DONE)
+    assert (resumed.lines_done, resumed.bytes_done) == (41, path.stat().st_size)
+    assert RegistryProvider.objects.count() == 40

@@ -112,3 +112,30 @@ def test_the_tick_is_idempotent(clock, users, gym):
     clock.at(T0 + timedelta(days=90))
     assert updates_tick()["update_batches"] == 0
     assert len(_update_messages(gym)) == 1
+
+
+def test_a_large_audience_is_sent_by_the_worker_a_bounded_number_per_tick(
+        clock, users, make_partner, monkeypatch):
+    from refnet.updates import services
+
+    monkeypatch.setattr(services, "PUBLISH_INLINE_MAX", 2)
+    monkeypatch.setattr(services, "BATCHES_PER_TICK", 2)
+    gyms = [make_partner(name=f"Gym {n}", kind="local_business", category="gym_trainer",
+                         email=f"gym{n}@example.com") for n in range(3)]
+    update = update_create(by=users["outreach"], title="Dry needling", body="Body.",
+                           kind="treatment", audience={})
+    plan = update_publish(update=update, by=users["outreach"])
+    update.refresh_from_db()
+    # Three due now is over the inline limit: nothing was sent inside the request.
+    assert (plan.now_total, plan.deferred) == (3, True)
+    assert OutboxMessage.objects.filter(purpose=Purpose.PARTNER_UPDATE).count() == 0
+    assert set(update.deliveries.values_list("status", flat=True)) == {DeliveryStatus.PENDING}
+    assert update.status == UpdateStatus.SCHEDULED
+    assert updates_tick()["update_batches"] == 2
+    assert updates_tick()["update_batches"] == 1
+    assert updates_tick()["update_batches"] == 0
+    for gym in gyms:
+        [message] = _update_messages(gym)
+        assert message.subject == "Dry needling"
+    update.refresh_from_db()
+    assert update.status == UpdateStatus.SENDING
