@@ -63,8 +63,11 @@ def test_inline_new_source_and_validation_keep_what_was_typed(
     page.keyboard.press("Enter")  # Enter alone picks the first match
 
     page.keyboard.type("Coach Dana")
-    page.wait_for_selector("#source-options [role=option]:has-text('as a new source')")
-    page.locator("#source-options [role=option]", has_text="as a new source").click()
+    # The option for the whole name, not one from a search that ran while typing ("Coa").
+    new_source = page.locator("#source-options [role=option]",
+                              has_text="Add “Coach Dana” as a new source")
+    new_source.wait_for()
+    new_source.click()
     assert page.input_value("#id_new_source_name") == "Coach Dana"
     page.select_option("#id_new_source_kind", "local_business")
     page.select_option("#id_new_source_category", "gym_trainer")
