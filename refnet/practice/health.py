@@ -53,7 +53,8 @@ def check_worker(now=None) -> tuple[dict, str | None]:
     if beat is None:
         problem = "no worker heartbeat: no refnet worker is running"
     else:
-        age = (now - beat["beat_at"]).total_seconds()
+        # A beat written a moment after `now` was read is not in the future: at least 0.
+        age = max(0.0, (now - beat["beat_at"]).total_seconds())
         info["last_beat_seconds_ago"] = round(age, 1)
         problem = (None if age <= max_age else
                    f"no worker heartbeat within {max_age:g} s (last {age:.0f} s ago)")
