@@ -89,39 +89,57 @@ def child_serve(produce: Callable[[], Iterable[Any]]) -> None:
     sender.join()
 
 
-def run_child(module: str, options: dict, *, name: str = "pipe") -> Iterator[Any]:
-    """In the parent: start `python -m module`, send `options`, yield each message (the
-    child's failure is raised as RuntimeError). Closing the generator stops the child."""
-    root = str(Path(__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
-    child = subprocess.Popen([sys.executable, "-m", module], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, env=env)
-    inbox: queue.Queue = queue.Queue(maxsize=AHEAD)
+class Child:
+    """In the parent: `python -m module` started at once with `options`; iterating yields
+    each message (the child's failure is raised as RuntimeError) until the child's end;
+    close() stops it. Several children can run side by side (the NPPES import's readers)."""
 
-    def receive() -> None:
-        for body in frames(child.stdout):
-            inbox.put(body)
-        inbox.put(b"")
+    def __init__(self, module: str, options: dict, *, name: str = "pipe") -> None:
+        root = str(Path(__file__).resolve().parents[1])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+            [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
+        self.process = subprocess.Popen([sys.executable, "-m", module],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self.inbox: queue.Queue = queue.Queue(maxsize=AHEAD)
+        try:
+            self.process.stdin.write(marshal.dumps(options))
+            self.process.stdin.close()
+        except BaseException:
+            self.close()
+            raise
+        threading.Thread(target=self._receive, name=f"{name}-receive", daemon=True).start()
 
-    try:
-        child.stdin.write(marshal.dumps(options))
-        child.stdin.close()
-        threading.Thread(target=receive, name=f"{name}-receive", daemon=True).start()
+    def _receive(self) -> None:
+        for body in frames(self.process.stdout):
+            self.inbox.put(body)
+        self.inbox.put(b"")
+
+    def __iter__(self) -> Iterator[Any]:
         while True:
-            body = inbox.get()
+            body = self.inbox.get()
             if not body:
-                raise RuntimeError(f"the reader process stopped (exit code {child.wait()}) "
-                                   "before the end of the file")
+                raise RuntimeError(f"the reader process stopped (exit code "
+                                   f"{self.process.wait()}) before the end of the file")
             item = marshal.loads(body)
             if item is None:
                 return
             if isinstance(item, tuple) and len(item) == 2 and item[0] == "error":
                 raise RuntimeError(f"reading the file failed: {item[1]}")
             yield item
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+        while not self.inbox.empty():  # lets the receiving thread finish
+            self.inbox.get_nowait()
+
+
+def run_child(module: str, options: dict, *, name: str = "pipe") -> Iterator[Any]:
+    """In the parent: start `python -m module`, send `options`, yield each message (the
+    child's failure is raised as RuntimeError). Closing the generator stops the child."""
+    child = Child(module, options, name=name)
+    try:
+        yield from child
     finally:
-        if child.poll() is None:
-            child.kill()
-        child.wait()
-        while not inbox.empty():  # lets the receiving thread finish
-            inbox.get_nowait()
+        child.close()

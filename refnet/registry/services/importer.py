@@ -30,13 +30,9 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import marshal
 import os
-import queue
 import re
 import sqlite3
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -45,7 +41,7 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.utils import timezone
 
-from refnet.pipe import frames
+from refnet.pipe import Child
 from refnet.practice.models import ZipCentroid
 
 from .. import nppes_parse
@@ -288,43 +284,21 @@ def _batches(path: Path, options: dict) -> Iterator[Batch]:
     workers = READERS if left >= READERS * BLOCK_BYTES else 1
     wire = {key: value for key, value in options.items() if key not in ("layout", "line")}
     wire.update(path=str(path), workers=workers, block_bytes=BLOCK_BYTES)
-    root = str(Path(nppes_parse.__file__).resolve().parents[2])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [root, *filter(None, [os.environ.get("PYTHONPATH")])])}
-    readers: list[subprocess.Popen] = []
-    inboxes: list[queue.Queue] = []
-
-    def receive(reader: subprocess.Popen, inbox: queue.Queue) -> None:
-        for body in frames(reader.stdout):
-            inbox.put(body)
-        inbox.put(b"")
-
+    readers: list[Child] = []
     try:
+        # Each reader starts at once; a thread per reader takes its batches off the pipe
+        # (a few ahead: a reader never waits for a commit), and this one writes them.
         for index in range(workers):
-            reader = subprocess.Popen([sys.executable, "-m", "refnet.registry.nppes_parse"],
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-            readers.append(reader)
-            reader.stdin.write(marshal.dumps({**wire, "index": index}))
-            reader.stdin.close()
-            # A thread takes the marshalled batches off each pipe (a few ahead: a reader
-            # never waits for a commit); this one decodes and writes them.
-            inbox: queue.Queue = queue.Queue(maxsize=4)
-            inboxes.append(inbox)
-            threading.Thread(target=receive, args=(reader, inbox), name="nppes-receive",
-                             daemon=True).start()
+            readers.append(Child("refnet.registry.nppes_parse", {**wire, "index": index},
+                                 name="nppes"))
+        streams = [iter(reader) for reader in readers]
         line_before = options["line"]  # the file's line just before the current block
         block = 0
         while True:
             turn = block % workers
-            body = inboxes[turn].get()
-            if not body:
-                raise RuntimeError(f"a reader process stopped (exit code "
-                                   f"{readers[turn].wait()}) before the end of the file")
-            item = marshal.loads(body)
+            item = next(streams[turn], None)
             if item is None:  # no block `block`: the file is done
                 return
-            if item[0] == "error":
-                raise RuntimeError(f"reading the file failed: {item[1]}")
             number, batch = nppes_parse.from_wire(item)
             if number != block:
                 raise RuntimeError(f"reader {turn} sent block {number}, expected {block}")
@@ -337,12 +311,7 @@ def _batches(path: Path, options: dict) -> Iterator[Batch]:
                 block += 1
     finally:
         for reader in readers:
-            if reader.poll() is None:
-                reader.kill()
-            reader.wait()
-        for inbox in inboxes:  # lets the receiving threads finish
-            while not inbox.empty():
-                inbox.get_nowait()
+            reader.close()
 
 
 def _run(record: RegistryImport, path: Path, layout: Layout, header_bytes: int,
