@@ -58,6 +58,13 @@ def page(browser):
     assert page.csp_violations == [], "the Content-Security-Policy blocked something"
 
 
+def wait_for_focus(page, selector):
+    """Autofocus happens at a rendering step that can come after the load event: typing
+    before it would lose the first keys."""
+    page.wait_for_function(
+        "sel => document.activeElement === document.querySelector(sel)", arg=selector)
+
+
 def log_in(page, live_server, username):
     """Log in through the login page by keyboard, as a person would. Managers and admins
     then give the code from their authenticator app: the user gets one (a confirmed TOTP
@@ -69,12 +76,14 @@ def log_in(page, live_server, username):
     user = User.objects.get(username=username)
     device = totp_device_for(user) if role_requires_second_factor(user) else None
     page.goto(f"{live_server.url}/accounts/login/")
+    wait_for_focus(page, "#id_username")
     page.keyboard.type(username)  # the username box has focus on arrival
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     page.keyboard.press("Enter")
     if device is not None:
         page.wait_for_url("**/accounts/two-step/code/**")
+        wait_for_focus(page, "#id_code")
         page.keyboard.type(totp_code(device))  # the code box has focus on arrival
         page.keyboard.press("Enter")
         page.wait_for_url(lambda url: "/accounts/" not in url)

@@ -5,7 +5,7 @@ import pytest
 
 from refnet.referrals.models import Referral
 
-from .conftest import log_in  # noqa: F401  (the other browser tests import it from here)
+from .conftest import log_in, wait_for_focus  # noqa: F401  (the other browser tests import log_in from here)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -23,7 +23,7 @@ def test_keyboard_only_intake_with_a_misspelled_source(
     page.wait_for_url("**/referrals/intake/")
 
     # 1. Patient: focus starts in the patient box. Type, arrow, enter.
-    assert page.evaluate("document.activeElement.id") == "id_patient_query"
+    wait_for_focus(page, "#id_patient_query")
     page.keyboard.type("lovelace")
     page.wait_for_selector("#patient-options [role=option]:has-text('Lovelace, Ada')")
     page.keyboard.press("ArrowDown")
