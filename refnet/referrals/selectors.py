@@ -22,6 +22,7 @@ from .models import (
     Patient,
     Referral,
     ReferralEvent,
+    ReferralRemoval,
     ReferralStatus,
     SourceStatus,
 )
@@ -90,13 +91,17 @@ OPEN = "open"  # a status filter value meaning "any open status"
 REACHED_STAGES = {"contacted": "contacted_at", "scheduled": "scheduled_at", "seen": "seen_at"}
 
 
-def get_referral_for(user: User, pk: int) -> Referral:
+def get_referral_for(user: User, pk: int, *, removed_too: bool = False) -> Referral:
     """The one way a view gets a referral. 404 (not 403) for a user who may not see it, so
-    that an id in a URL does not tell anyone whether the referral exists."""
+    that an id in a URL does not tell anyone whether the referral exists. A removed
+    referral exists only for those who may remove and restore referrals, and only where
+    the view asks for it (its own page, restore): nothing else acts on it."""
     if not has_cap(user, Cap.REFERRALS_VIEW):
         raise Http404
+    rows = (Referral.all_objects if removed_too and has_cap(user, Cap.REFERRALS_REMOVE)
+            else Referral.objects)
     return get_object_or_404(
-        Referral.objects.select_related(
+        rows.select_related(
             "patient", "source_partner", "source_contact", "location", "service_line",
             "assigned_to", "created_by",
         ),
@@ -235,3 +240,25 @@ def source_candidates(query: str, *, limit: int = 8) -> list[SourceCandidate]:
         for m in matches
         if m.partner_id in partners
     ]
+
+
+# --- Removed referrals -----------------------------------------------------------------
+
+
+def referral_open_removal(referral: Referral) -> ReferralRemoval | None:
+    """The removal in force for a removed referral (None if it is not removed)."""
+    if referral.removed_at is None:
+        return None
+    return referral.removals.filter(restored_at__isnull=True).select_related(
+        "removed_by").first()
+
+
+def referrals_removed(limit: int = 500) -> list[ReferralRemoval]:
+    """Removals in force, most recent first (at most `limit`), each with its referral,
+    patient, source and location, and who removed it."""
+    return list(
+        ReferralRemoval.objects.filter(restored_at__isnull=True,
+                                       referral__removed_at__isnull=False)
+        .select_related("referral__patient", "referral__source_partner",
+                        "referral__location", "removed_by")
+        .order_by("-removed_at", "-id")[:limit])
