@@ -131,15 +131,17 @@ def referrals_list(
     received_to: date | None = None,
     unresolved_only: bool = False,
     reached: str = "",
+    removed_too: bool = False,
 ) -> QuerySet[Referral]:
     """Referrals for the list page, newest first. `received_to` includes that whole day;
     `source_partner_ids=[]` means "a source search that matched nobody", so no rows;
     `reached` (contacted|scheduled|seen): only those that got that far, whatever their
-    status is now (the dashboard's contacted/scheduled/seen figures)."""
+    status is now (the dashboard's contacted/scheduled/seen figures). `removed_too`: also
+    referrals removed as entered by mistake (the API's include_removed)."""
     # The location comes by a second, tiny query: joined in, it is the one INNER JOIN to a
     # three-row table and SQLite drives the query from it, sorting every referral to show
     # 25 (7 s at 400,000 referrals, against 25 ms when it walks the received_at index).
-    qs = Referral.objects.select_related(
+    qs = (Referral.all_objects if removed_too else Referral.objects).select_related(
         "patient", "source_partner", "service_line", "assigned_to"
     ).prefetch_related("location")
     if status == OPEN:
