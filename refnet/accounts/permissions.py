@@ -18,6 +18,9 @@ class Cap(StrEnum):
     CLINICAL_VIEW = "clinical.view"  # see reason, diagnosis, notes on the patient
     REFERRALS_VIEW = "referrals.view"
     REFERRALS_WORK = "referrals.work"  # move referrals through the pipeline, resolve sources
+    # Remove a referral entered by mistake (duplicate, wrong patient, test) with a reason,
+    # restore it; see removed referrals. Coordinators ask a manager.
+    REFERRALS_REMOVE = "referrals.remove"
     PARTNERS_VIEW = "partners.view"
     PARTNERS_EDIT = "partners.edit"
     PARTNERS_MERGE = "partners.merge"
@@ -56,6 +59,7 @@ CAPABILITIES: dict[Cap, set[Role]] = {
     Cap.CLINICAL_VIEW: {Role.FRONT_DESK, Role.COORDINATOR, Role.MANAGER, Role.ADMIN},
     Cap.REFERRALS_VIEW: {Role.FRONT_DESK, Role.COORDINATOR, Role.MANAGER, Role.ADMIN},
     Cap.REFERRALS_WORK: {Role.COORDINATOR, Role.MANAGER, Role.ADMIN},
+    Cap.REFERRALS_REMOVE: {Role.MANAGER, Role.ADMIN},
     Cap.PARTNERS_VIEW: _ALL,
     Cap.PARTNERS_EDIT: {Role.COORDINATOR, Role.OUTREACH, Role.MANAGER, Role.ADMIN},
     Cap.PARTNERS_MERGE: {Role.OUTREACH, Role.MANAGER, Role.ADMIN},

@@ -59,9 +59,16 @@ CONTAINED_TYPES = ("Patient", "Practitioner", "PractitionerRole", "Organization"
 MAX_ID = 200  # ReferralIdentifier / PatientIdentifier columns
 _DB_ID = re.compile(r"^[0-9]{1,9}$")
 
-# Referral status -> ServiceRequest.status.
+# Referral status -> ServiceRequest.status. A removed referral (entered by mistake) is
+# "entered-in-error" whatever its status, and its Task too (service_request_status).
 SR_STATUS_OF = {"received": "active", "contacted": "active", "scheduled": "active",
                 "seen": "active", "closed_won": "completed", "closed_lost": "revoked"}
+ENTERED_IN_ERROR = "entered-in-error"
+
+
+def service_request_status(referral) -> str:
+    return ENTERED_IN_ERROR if referral.removed_at is not None else SR_STATUS_OF[
+        referral.status]
 # Referral status -> Task.status and BSeR businessStatus (closed_lost depends on outcome).
 BSER = {
     "2.0": "Service Request Created",
@@ -648,7 +655,7 @@ def referral_to_service_request(referral, *, with_patient: bool = True,
     res["identifier"] = [{"system": row.system, "value": row.value}
                          for row in sorted(referral.identifiers.all(), key=lambda r: r.pk)]
     res["identifier"].append({"system": REFERRAL_SYSTEM, "value": str(referral.pk)})
-    res["status"] = SR_STATUS_OF[referral.status]
+    res["status"] = service_request_status(referral)
     res["intent"] = "order"
     res["priority"] = referral.priority
     if referral.service_line is not None:
@@ -682,7 +689,14 @@ def referral_related_resources(referral, *, with_patient: bool = True) -> list[d
 
 
 def task_status(referral) -> tuple[str, str]:
-    """(Task.status, BSeR businessStatus code) for the referral's status and outcome."""
+    """(Task.status, BSeR businessStatus code) for the referral's status and outcome; a
+    removed referral's Task is entered-in-error, with the business status it had."""
+    if referral.removed_at is not None:
+        return ENTERED_IN_ERROR, _live_task_status(referral)[1]
+    return _live_task_status(referral)
+
+
+def _live_task_status(referral) -> tuple[str, str]:
     if referral.status == "closed_lost" and referral.outcome == "no_show":
         return NO_SHOW_TASK
     return TASK_STATUS_OF[referral.status]

@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_datetime
 from refnet.referrals.models import Referral
 
 from .mapping import (
+    ENTERED_IN_ERROR,
     NO_SHOW_TASK,
     NPI_SYSTEM,
     PARTNER_SYSTEM,
@@ -33,8 +34,10 @@ SERVICE_REQUEST_PARAMS = COMMON_PARAMS | {"patient", "status", "requester",
 TASK_PARAMS = COMMON_PARAMS | {"focus", "status"}
 
 
-def fhir_referrals() -> QuerySet[Referral]:
-    return (Referral.objects
+def fhir_referrals(*, removed_too: bool = False) -> QuerySet[Referral]:
+    """Referrals as FHIR shows them. Searches and exports leave removed ones out unless
+    they ask for status entered-in-error; a read by id finds them (removed_too)."""
+    return ((Referral.all_objects if removed_too else Referral.objects)
             .select_related("patient", "source_partner__organization", "service_line",
                             "location")
             .prefetch_related("identifiers", "patient__identifiers")
@@ -122,10 +125,17 @@ def _check_params(params, allowed: set[str]) -> None:
                                  f"{', '.join(sorted(allowed))}.")
 
 
+def _asks_entered_in_error(params) -> bool:
+    """Removed referrals appear in a search only when it asks for them by status."""
+    return any(ENTERED_IN_ERROR in raw.split(",") for raw in params.getlist("status"))
+
+
 def service_request_search(params) -> QuerySet[Referral]:
     """The referrals a ServiceRequest search names (values within one parameter are OR)."""
     _check_params(params, SERVICE_REQUEST_PARAMS)
-    rows = fhir_referrals()
+    rows = fhir_referrals(removed_too=True)
+    if not _asks_entered_in_error(params):
+        rows = rows.filter(removed_at__isnull=True)
     for raw in params.getlist("patient"):
         ids = [_reference_id("patient", v, ("Patient",)) for v in raw.split(",")]
         rows = rows.filter(patient_id__in=ids)
@@ -136,7 +146,10 @@ def service_request_search(params) -> QuerySet[Referral]:
                 raise refuse("status", f"unknown code {code!r:.40}; expected one of "
                                        f"{', '.join(SR_STATUSES)}.")
             statuses += [ours for ours, theirs in SR_STATUS_OF.items() if theirs == code]
-        rows = rows.filter(status__in=statuses)
+        cond = Q(status__in=statuses, removed_at__isnull=True)
+        if ENTERED_IN_ERROR in raw.split(","):
+            cond |= Q(removed_at__isnull=False)
+        rows = rows.filter(cond)
     for raw in params.getlist("requester"):
         ids = [_reference_id("requester", v, ("Practitioner", "Organization",
                                                 "PractitionerRole")) for v in raw.split(",")]
@@ -172,7 +185,9 @@ _TASK_STATUS_ROWS[NO_SHOW_TASK[0]] = Q(status="closed_lost", outcome="no_show")
 def task_search(params) -> QuerySet[Referral]:
     """The referrals whose Tasks a Task search names."""
     _check_params(params, TASK_PARAMS)
-    rows = fhir_referrals()
+    rows = fhir_referrals(removed_too=True)
+    if not _asks_entered_in_error(params):
+        rows = rows.filter(removed_at__isnull=True)
     for raw in params.getlist("focus"):
         ids = [_reference_id("focus", v, ("ServiceRequest",)) for v in raw.split(",")]
         rows = rows.filter(pk__in=ids)
@@ -182,7 +197,10 @@ def task_search(params) -> QuerySet[Referral]:
             if code not in TASK_STATUSES:
                 raise refuse("status", f"unknown code {code!r:.40}; expected one of "
                                        f"{', '.join(TASK_STATUSES)}.")
-            cond |= _TASK_STATUS_ROWS.get(code, Q(pk__in=[]))
+            if code == ENTERED_IN_ERROR:
+                cond |= Q(removed_at__isnull=False)
+            elif code in _TASK_STATUS_ROWS:
+                cond |= _TASK_STATUS_ROWS[code] & Q(removed_at__isnull=True)
         rows = rows.filter(cond)
     if params.getlist("_lastUpdated"):
         rows = rows.filter(last_updated_filter(params.getlist("_lastUpdated")))

@@ -70,7 +70,8 @@ def conditional_match(header: str) -> Referral | None:
             raise FhirError(400, [Issue("If-None-Exist: identifier needs a value.")])
         if system == REFERRAL_SYSTEM:
             if is_db_id(value):
-                found |= set(Referral.objects.filter(pk=int(value)).values_list("pk", flat=True))
+                found |= set(Referral.all_objects.filter(pk=int(value))
+                             .values_list("pk", flat=True))
             continue
         rows = ReferralIdentifier.objects.filter(value=value)
         if bar:
@@ -79,7 +80,8 @@ def conditional_match(header: str) -> Referral | None:
     if len(found) > 1:
         raise FhirError(412, [Issue("If-None-Exist matches more than one referral.",
                                     code="duplicate")])
-    return Referral.objects.get(pk=found.pop()) if found else None
+    # A removed referral still answers its repeats: a resend must not make it again.
+    return Referral.all_objects.get(pk=found.pop()) if found else None
 
 
 def _service_line(incoming: ReferralIn) -> ServiceLine | None:
@@ -123,7 +125,7 @@ def service_request_receive(*, data: Any, if_none_exist: str | None = None) -> P
         if existing is not None:
             return Posted(existing, False)
     if incoming.own_referral_id is not None:
-        existing = Referral.objects.filter(pk=incoming.own_referral_id).first()
+        existing = Referral.all_objects.filter(pk=incoming.own_referral_id).first()
         if existing is not None:
             return Posted(existing, False)
         if not incoming.identifiers:

@@ -122,7 +122,7 @@ def _log_request(request: HttpRequest, response: HttpResponse, key: ApiKey | Non
             path=request.get_full_path()[:500], actor=key.audit_name[:150] if key else "",
             address=request.META.get("REMOTE_ADDR") or None, status=response.status_code,
             outcome=outcome, message=message,
-            referral_id=referral_id if referral_id and Referral.objects.filter(
+            referral_id=referral_id if referral_id and Referral.all_objects.filter(
                 pk=referral_id).exists() else None, body=body)
     except Exception:  # noqa: BLE001 - logged; the client still gets its answer
         log.exception("could not log a FHIR request")
@@ -140,8 +140,9 @@ def _shows(key: ApiKey) -> dict[str, bool]:
 
 
 def _referral_or_404(raw_id: str) -> Referral:
-    referral = selectors.fhir_referrals().filter(pk=int(raw_id)).first() if is_db_id(
-        raw_id) else None
+    # A removed referral is read as entered-in-error, not as missing.
+    rows = selectors.fhir_referrals(removed_too=True)
+    referral = rows.filter(pk=int(raw_id)).first() if is_db_id(raw_id) else None
     if referral is None:
         raise FhirError(404, [Issue(f"No such resource: {raw_id!r:.60}.", code="not-found")])
     return referral
@@ -178,7 +179,8 @@ def _service_request_create(request: HttpRequest, key: ApiKey) -> HttpResponse:
                                     code="too-costly")])
     posted = service_request_receive(data=parse_json(request.body),
                                      if_none_exist=request.headers.get("If-None-Exist"))
-    referral = selectors.fhir_referrals().get(pk=posted.referral.pk)
+    # A repeat of a removed referral answers with it (entered-in-error), not a new one.
+    referral = selectors.fhir_referrals(removed_too=True).get(pk=posted.referral.pk)
     audit(request, key, [referral.patient_id],
           AuditAction.CREATE if posted.created else AuditAction.VIEW,
           f"fhir:ServiceRequest/{referral.pk}")

@@ -233,7 +233,8 @@ def practice_situation(now: datetime | None = None) -> PracticeSituation:
     now = now or timezone.now()
     live = Partner.objects.live().exclude(stage=Stage.DECLINED)
     quiet = live.filter(stage__in=[Stage.ACTIVE, Stage.ENGAGED, Stage.DORMANT]).annotate(
-        last=Max("referrals__received_at")).filter(
+        last=Max("referrals__received_at",  # removed referrals do not count
+                 filter=Q(referrals__removed_at__isnull=True))).filter(
         Q(stage=Stage.DORMANT) | Q(last__lt=now - timedelta(days=QUIET_DAYS)))
     return PracticeSituation(
         partners=live.count(),

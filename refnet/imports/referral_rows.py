@@ -1002,14 +1002,15 @@ class _Rollups:
     def finish(self) -> None:
         if not self.sqlite:
             return
-        from refnet.reports.rollup import ALL_REFERRALS, more_rollups
+        from refnet.reports.rollup import ALL_REFERRALS, LIVE, more_rollups
 
         with connection.cursor() as cursor:
             if self.low is not None:
                 where = f"r.id BETWEEN {int(self.low)} AND {int(self.high)}"
                 for sql in _stat_upserts(where) + [
                         upsert for rollup in more_rollups()
-                        for upsert in rollup.upserts("sqlite", ALL_REFERRALS, "+", where)]:
+                        for upsert in rollup.upserts("sqlite", ALL_REFERRALS, "+",
+                                                     f"{where} AND {LIVE}")]:
                     cursor.execute(sql)
             for sql in self.creates:
                 cursor.execute(sql)
@@ -1020,7 +1021,8 @@ def _stat_upserts(where: str) -> list[str]:
 
     module = _migration()
     select = module.REBUILD[1]
-    select = select.replace("GROUP BY", f"WHERE {where} GROUP BY", 1)
+    # The rebuild select has a WHERE (live referrals only): add the ids' range to it.
+    select = select.replace("GROUP BY", f"AND {where} GROUP BY", 1)
     return [select + " " + module.UPSERT]
 
 

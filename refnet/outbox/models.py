@@ -86,8 +86,9 @@ OUTBOX_TRANSITIONS: dict[str, tuple[str, ...]] = {
     OutboxStatus.QUEUED: (OutboxStatus.SENDING, OutboxStatus.CANCELLED,
                           OutboxStatus.SUPPRESSED),
     # A worker finishes a claimed message one way or another; a lapsed lease puts it back.
+    # Cancelled: its referral was removed while it waited (outbox.worker).
     OutboxStatus.SENDING: (OutboxStatus.SENT, OutboxStatus.QUEUED, OutboxStatus.DEAD,
-                           OutboxStatus.SUPPRESSED),
+                           OutboxStatus.SUPPRESSED, OutboxStatus.CANCELLED),
     OutboxStatus.SENT: (),
     # Resend puts a dead letter (or a suppressed one, once the recipient opted back in)
     # back in the queue with a fresh set of attempts.
@@ -175,6 +176,7 @@ class DeliveryAttempt(models.Model):
         RETRY = "retry", "Failed, will retry"
         FAILED = "failed", "Failed for good"
         SUPPRESSED = "suppressed", "Suppressed"
+        CANCELLED = "cancelled", "Cancelled: its referral was removed"
 
     message = models.ForeignKey(OutboxMessage, on_delete=models.CASCADE,
                                 related_name="delivery_attempts")

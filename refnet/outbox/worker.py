@@ -84,6 +84,7 @@ class DeliveryCounts:
     dead: int = 0
     suppressed: int = 0
     deferred: int = 0  # SMS outside quiet hours, put back for the next allowed hour
+    cancelled: int = 0  # its referral was removed while it waited
     lost: int = 0  # claims that lapsed and were taken over before we got to them
     reclaimed: int = 0
     batches: int = 0
@@ -179,6 +180,18 @@ class _Batch:
         self.lease_until = messages[0].lease_until if messages else None
         self.lost: set[int] = set()
         self.suppressed = self._suppressed_addresses()
+        self.removed = self._removed_referrals()
+
+    def _removed_referrals(self) -> set[int]:
+        """Referrals removed after their message was queued and before this claim (the
+        removal cancels what is queued; this catches what it could not see)."""
+        from refnet.referrals.models import Referral
+
+        ids = {m.referral_id for m in self.messages if m.referral_id}
+        if not ids:
+            return set()
+        return set(Referral.all_objects.filter(pk__in=ids, removed_at__isnull=False)
+                   .values_list("pk", flat=True))
 
     def _suppressed_addresses(self) -> set[tuple[str, str]]:
         wanted = {(m.channel, normalize_address(m.channel, m.to_address)) for m in self.messages}
@@ -236,6 +249,12 @@ class _Batch:
         return None
 
     def deliver(self, message: OutboxMessage) -> None:
+        if message.referral_id in self.removed:
+            why = f"Not sent: referral #{message.referral_id} was removed."
+            if self._finish(message, Result.CANCELLED, error=why,
+                            status=OutboxStatus.CANCELLED, last_error=why):
+                self.counts.cancelled += 1
+            return
         reason = self.blocked_reason(message)
         if reason:
             if self._finish(message, Result.SUPPRESSED, error=reason,

@@ -202,7 +202,7 @@ def partner_move_counts(partner: Partner) -> MoveCounts:
     from refnet.referrals.models import Referral
 
     return MoveCounts(
-        referrals=Referral.objects.filter(source_partner=partner).count(),
+        referrals=Referral.all_objects.filter(source_partner=partner).count(),  # removed too
         contacts=partner.contacts.count(),
     )
 

@@ -101,12 +101,14 @@ class MergeError(ValueError):
 
 def _move(model, field: str, old: Partner, new: Partner, by: User | None, reason: str,
           exclude: int | None = None) -> int:
-    """Repoint `field` from old to new on every row, each with a history entry saying who."""
-    rows = list(model.objects.filter(**{field: old}).exclude(pk=exclude))
+    """Repoint `field` from old to new on every row, each with a history entry saying who.
+    Every row means every row: removed referrals too (the base manager), so a restored one
+    comes back pointing at the survivor."""
+    rows = list(model._base_manager.filter(**{field: old}).exclude(pk=exclude))
     for row in rows:
         setattr(row, field, new)
     bulk_update_with_history(rows, model, [field], default_user=by,
-                             default_change_reason=reason)
+                             default_change_reason=reason, manager=model._base_manager)
     return len(rows)
 
 

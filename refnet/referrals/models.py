@@ -108,6 +108,26 @@ class Outcome(models.TextChoices):
     OTHER = "other", "Other"
 
 
+LIVE = Q(removed_at__isnull=True)  # not removed as entered by mistake
+
+
+class ReferralQuerySet(models.QuerySet):
+    def live(self) -> "ReferralQuerySet":
+        return self.filter(LIVE)
+
+    def removed(self) -> "ReferralQuerySet":
+        return self.filter(removed_at__isnull=False)
+
+
+class LiveReferralManager(models.Manager.from_queryset(ReferralQuerySet)):  # type: ignore[misc]
+    """Referrals in use: a removed one (entered by mistake) is left out of every list,
+    board, report, rule and API read that goes through Referral.objects or a related
+    manager (patient.referrals, partner.referrals), so a new query cannot forget it."""
+
+    def get_queryset(self) -> ReferralQuerySet:
+        return super().get_queryset().filter(LIVE)
+
+
 class Referral(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="referrals")
     source_partner = models.ForeignKey(
@@ -163,20 +183,39 @@ class Referral(models.Model):
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    # Removed (services.referral_remove: a duplicate, the wrong patient, a test entry):
+    # out of every list, board, report and rollup, findable on the removed page and by its
+    # own URL for managers. Who, when and why are in ReferralRemoval. Nullable, so SQLite
+    # adds the column without rebuilding the table the rollup triggers are on.
+    removed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    # objects: live referrals only; all_objects: every row (the removed page, the
+    # remove / restore services, FHIR reads by id, history).
+    objects = LiveReferralManager()
+    all_objects = ReferralQuerySet.as_manager()
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-received_at", "-id"]
+        base_manager_name = "all_objects"
+        # Every read through Referral.objects says removed_at IS NULL, so the list, board
+        # and report indexes carry removed_at right after their equality columns: a count
+        # or a newest-first page stays an index-only walk (SQLite does not treat a
+        # partial index's WHERE as covering the column, and would read every row). The
+        # source partner's index is as it was: merges and the rollup triggers read a
+        # partner's referrals, removed ones too.
         indexes = [
             models.Index(fields=["source_partner", "received_at"]),
-            models.Index(fields=["status", "received_at"]),
-            models.Index(fields=["received_at"]),
-            models.Index(fields=["location", "received_at"]),
+            models.Index(fields=["status", "removed_at", "received_at"],
+                         name="referral_live_status"),
+            models.Index(fields=["removed_at", "received_at"], name="referral_live_received"),
+            models.Index(fields=["location", "removed_at", "received_at"],
+                         name="referral_live_location"),
             # The pipeline board's closed columns: closed lately, newest first.
-            models.Index(fields=["status", "status_changed_at"], name="referral_status_changed"),
+            models.Index(fields=["status", "removed_at", "status_changed_at"],
+                         name="referral_live_status_closed"),
             models.Index(
-                fields=["received_at"], name="referral_unresolved_source",
+                fields=["removed_at", "received_at"], name="referral_live_unresolved",
                 condition=Q(source_status="unresolved"),
             ),
         ]
@@ -186,6 +225,31 @@ class Referral(models.Model):
 
     def allowed_next(self) -> tuple[str, ...]:
         return TRANSITIONS[self.status]
+
+
+class ReferralRemoval(models.Model):
+    """One removal of a referral: who, when, why, and, once restored, who restored it
+    when. Kept after a restore, so the referral's removals stay on the record."""
+
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="removals")
+    removed_at = models.DateTimeField()
+    removed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    reason = models.CharField(max_length=300)
+    # What the removal stopped, so the removed page and a restore can say so.
+    followups_skipped = models.PositiveIntegerField(default=0)
+    messages_cancelled = models.PositiveIntegerField(default=0)
+    restored_at = models.DateTimeField(null=True, blank=True)
+    restored_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-removed_at", "-id"]
+        indexes = [models.Index(fields=["removed_at"], name="referral_removal_open",
+                                condition=Q(restored_at=None))]
+
+    def __str__(self) -> str:
+        return f"referral {self.referral_id} removed {self.removed_at:%Y-%m-%d}: {self.reason}"
 
 
 class ReferralEvent(models.Model):

@@ -60,7 +60,8 @@ def _row(obj: models.Model, *, extra: dict[str, Any] | None = None) -> dict[str,
 
 
 def patient_record(patient: Patient) -> dict[str, Any]:
-    referrals = list(Referral.objects.filter(patient=patient)
+    # Removed referrals too (their removed_at is set): the export is the whole record.
+    referrals = list(Referral.all_objects.filter(patient=patient)
                      .select_related("source_partner", "location", "service_line")
                      .order_by("received_at", "id"))
     ids = [r.pk for r in referrals]

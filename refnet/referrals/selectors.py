@@ -18,10 +18,12 @@ from refnet.partners.search import fold, partners_search
 from refnet.practice.models import Location, ServiceLine
 
 from .models import (
+    CLOSED_STATUSES,
     OPEN_STATUSES,
     Patient,
     Referral,
     ReferralEvent,
+    ReferralRemoval,
     ReferralStatus,
     SourceStatus,
 )
@@ -90,13 +92,17 @@ OPEN = "open"  # a status filter value meaning "any open status"
 REACHED_STAGES = {"contacted": "contacted_at", "scheduled": "scheduled_at", "seen": "seen_at"}
 
 
-def get_referral_for(user: User, pk: int) -> Referral:
+def get_referral_for(user: User, pk: int, *, removed_too: bool = False) -> Referral:
     """The one way a view gets a referral. 404 (not 403) for a user who may not see it, so
-    that an id in a URL does not tell anyone whether the referral exists."""
+    that an id in a URL does not tell anyone whether the referral exists. A removed
+    referral exists only for those who may remove and restore referrals, and only where
+    the view asks for it (its own page, restore): nothing else acts on it."""
     if not has_cap(user, Cap.REFERRALS_VIEW):
         raise Http404
+    rows = (Referral.all_objects if removed_too and has_cap(user, Cap.REFERRALS_REMOVE)
+            else Referral.objects)
     return get_object_or_404(
-        Referral.objects.select_related(
+        rows.select_related(
             "patient", "source_partner", "source_contact", "location", "service_line",
             "assigned_to", "created_by",
         ),
@@ -126,15 +132,17 @@ def referrals_list(
     received_to: date | None = None,
     unresolved_only: bool = False,
     reached: str = "",
+    removed_too: bool = False,
 ) -> QuerySet[Referral]:
     """Referrals for the list page, newest first. `received_to` includes that whole day;
     `source_partner_ids=[]` means "a source search that matched nobody", so no rows;
     `reached` (contacted|scheduled|seen): only those that got that far, whatever their
-    status is now (the dashboard's contacted/scheduled/seen figures)."""
+    status is now (the dashboard's contacted/scheduled/seen figures). `removed_too`: also
+    referrals removed as entered by mistake (the API's include_removed)."""
     # The location comes by a second, tiny query: joined in, it is the one INNER JOIN to a
     # three-row table and SQLite drives the query from it, sorting every referral to show
     # 25 (7 s at 400,000 referrals, against 25 ms when it walks the received_at index).
-    qs = Referral.objects.select_related(
+    qs = (Referral.all_objects if removed_too else Referral.objects).select_related(
         "patient", "source_partner", "service_line", "assigned_to"
     ).prefetch_related("location")
     if status == OPEN:
@@ -183,8 +191,10 @@ def referrals_board(*, location: Location | None = None) -> list[BoardColumn]:
     # Open and recently closed are counted and fetched apart: "status IN open OR closed
     # lately" in one WHERE makes SQLite scan every referral (0.5 s at 400,000).
     open_counts = base.filter(status__in=OPEN_STATUSES).order_by().values("status")
-    closed_counts = (base.exclude(status__in=OPEN_STATUSES)
-                     .filter(status_changed_at__gte=since).order_by().values("status"))
+    # Closed named as IN (...), not NOT IN (open): each status is then an equality on the
+    # (status, removed_at, status_changed_at) index rather than a walk of every row.
+    closed_counts = (base.filter(status__in=CLOSED_STATUSES, status_changed_at__gte=since)
+                     .order_by().values("status"))
     counts = {row["status"]: row["n"] for qs in (open_counts, closed_counts)
               for row in qs.annotate(n=Count("id"))}
     columns = []
@@ -235,3 +245,25 @@ def source_candidates(query: str, *, limit: int = 8) -> list[SourceCandidate]:
         for m in matches
         if m.partner_id in partners
     ]
+
+
+# --- Removed referrals -----------------------------------------------------------------
+
+
+def referral_open_removal(referral: Referral) -> ReferralRemoval | None:
+    """The removal in force for a removed referral (None if it is not removed)."""
+    if referral.removed_at is None:
+        return None
+    return referral.removals.filter(restored_at__isnull=True).select_related(
+        "removed_by").first()
+
+
+def referrals_removed(limit: int = 500) -> list[ReferralRemoval]:
+    """Removals in force, most recent first (at most `limit`), each with its referral,
+    patient, source and location, and who removed it."""
+    return list(
+        ReferralRemoval.objects.filter(restored_at__isnull=True,
+                                       referral__removed_at__isnull=False)
+        .select_related("referral__patient", "referral__source_partner",
+                        "referral__location", "removed_by")
+        .order_by("-removed_at", "-id")[:limit])

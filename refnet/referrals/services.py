@@ -24,6 +24,7 @@ from .models import (
     Patient,
     Referral,
     ReferralEvent,
+    ReferralRemoval,
     ReferralStatus,
     SourceStatus,
     Visit,
@@ -33,6 +34,16 @@ from .models import (
 
 class TransitionError(ValidationError):
     pass
+
+
+def _live_for_update(referral: Referral) -> Referral:
+    """The referral re-read under a row lock; a removed one is refused: nothing moves,
+    resolves or visits on a referral that was entered by mistake."""
+    locked = Referral.all_objects.select_for_update().get(pk=referral.pk)
+    if locked.removed_at is not None:
+        raise ValidationError({"removed": "This referral was removed. Restore it first "
+                                          "to work on it."})
+    return locked
 
 
 @transaction.atomic
@@ -135,7 +146,7 @@ def referral_transition(
     if to_status not in ReferralStatus.values:
         raise TransitionError(f"Unknown status {to_status!r}.")
     # Re-read under a row lock: two coordinators clicking at once must not both "win".
-    referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    referral = _live_for_update(referral)
     if expected_status is not None and referral.status != expected_status:
         raise TransitionError(
             f"This referral is now {referral.get_status_display().lower()}: someone moved it "
@@ -185,7 +196,7 @@ def referral_resolve_source(
     if contact is not None and contact.partner_id != partner.pk:
         raise ValidationError({"source": "That contact does not work at the chosen source."})
     partner = partner_survivor(partner)
-    referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    referral = _live_for_update(referral)
     if referral.source_status != SourceStatus.UNRESOLVED:
         raise ValidationError({"source": "Nothing changed: the source was already recorded as "
                                          f"{referral.source_partner}."})
@@ -217,7 +228,7 @@ def visit_record(*, referral: Referral, at: datetime, kind: str, by: User | None
     transaction. Refused before the patient was seen, in the future, or after discharge."""
     if kind not in VisitKind.values:
         raise ValidationError({"kind": f"Unknown kind of visit {kind!r}."})
-    referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    referral = _live_for_update(referral)
     if referral.status not in VISIT_STATUSES:
         status = referral.get_status_display().lower()
         raise ValidationError({"status": "Visits are recorded once the patient was seen; "
@@ -234,3 +245,79 @@ def visit_record(*, referral: Referral, at: datetime, kind: str, by: User | None
 
     on_visit_recorded(visit, by=by)
     return visit
+
+
+# --- Remove and restore ----------------------------------------------------------------
+
+# Outbox messages that have not gone out and can still be withdrawn. One being sent at
+# this moment ("sending") cannot be called back; the worker cancels it if it has not
+# reached the provider yet (outbox.worker checks removed referrals before sending).
+UNSENT = ("queued", "dead", "suppressed")
+
+
+@transaction.atomic
+def referral_remove(*, referral: Referral, by: User | None, reason: str) -> ReferralRemoval:
+    """Take a referral entered by mistake (a duplicate, the wrong patient, a test entry)
+    out of use without deleting it.
+
+    1. Lock the row; refuse without a reason, or if it is already removed.
+    2. Set removed_at (a history row says who and why) and record the removal (who, when,
+       why) and a line on its timeline. The rollup triggers subtract it from every
+       report table in this same transaction (reports migration 0006).
+    3. Skip its open follow-ups (thank-you, outcome update, ask again...) with the reason,
+       and cancel its messages that have not gone out: nobody is thanked for a referral
+       that never was.
+    Restorable with referral_restore; what step 3 stopped stays stopped.
+    """
+    from refnet.followups.models import FollowUp, FollowUpStatus
+    from refnet.outbox.models import OutboxMessage, OutboxStatus
+
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ValidationError({"reason": "Say why this referral is removed (a duplicate of "
+                                         "#…, the wrong patient, a test entry)."})
+    referral = Referral.all_objects.select_for_update().get(pk=referral.pk)
+    if referral.removed_at is not None:
+        raise ValidationError({"removed": "This referral was already removed."})
+    now = timezone.now()
+    referral.removed_at = now
+    referral._history_user = by
+    referral._change_reason = f"removed: {reason}"[:100]
+    referral.save()
+    ReferralEvent.objects.create(referral=referral, at=now, by=by,
+                                 note=f"Removed: {reason}"[:500])
+
+    skipped = 0
+    for followup in FollowUp.objects.filter(referral=referral, status=FollowUpStatus.OPEN):
+        followup.status = FollowUpStatus.SKIPPED
+        followup.skip_reason = f"referral removed: {reason}"[:300]
+        followup.completed_at, followup.completed_by = now, by
+        followup._history_user = by
+        followup.save()
+        skipped += 1
+    cancelled = OutboxMessage.objects.filter(referral=referral, status__in=UNSENT).update(
+        status=OutboxStatus.CANCELLED, lease_until=None,
+        last_error=f"Not sent: referral #{referral.pk} was removed ({reason})"[:4000])
+    return ReferralRemoval.objects.create(
+        referral=referral, removed_at=now, removed_by=by, reason=reason[:300],
+        followups_skipped=skipped, messages_cancelled=cancelled)
+
+
+@transaction.atomic
+def referral_restore(*, referral: Referral, by: User | None) -> Referral:
+    """Bring a removed referral back as it was: in the lists, the board and every report
+    again (the triggers add it back). The follow-ups skipped and the messages cancelled
+    when it was removed stay so: the rules do not plan them again (their keys exist), and
+    a thank-you still wanted is sent from the referral's page."""
+    referral = Referral.all_objects.select_for_update().get(pk=referral.pk)
+    if referral.removed_at is None:
+        raise ValidationError({"removed": "This referral is not removed."})
+    now = timezone.now()
+    referral.removed_at = None
+    referral._history_user = by
+    referral._change_reason = "restored"
+    referral.save()
+    ReferralRemoval.objects.filter(referral=referral, restored_at__isnull=True).update(
+        restored_at=now, restored_by=by)
+    ReferralEvent.objects.create(referral=referral, at=now, by=by, note="Restored")
+    return referral

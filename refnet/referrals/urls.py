@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import intake, patient_export, pipeline, visits
+from .views import intake, patient_export, pipeline, removal, visits
 
 app_name = "referrals"
 urlpatterns = [
@@ -16,4 +16,7 @@ urlpatterns = [
     path("patients/<int:pk>/", pipeline.patient_detail, name="patient_detail"),
     path("patients/<int:pk>/export/", patient_export.patient_export, name="patient_export"),
     path("<int:pk>/visits/", visits.visit_add, name="visit_add"),
+    path("removed/", removal.referral_removed_list, name="removed"),
+    path("<int:pk>/remove/", removal.referral_remove_view, name="remove"),
+    path("<int:pk>/restore/", removal.referral_restore_view, name="restore"),
 ]

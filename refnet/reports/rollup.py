@@ -17,7 +17,11 @@ same logic on SQLite and PostgreSQL):
 5. AFTER UPDATE OF kind, category, owner_id on a partner (when one changed): move all its
    referrals' counts from the old dims to the new, with one aggregated upsert per side
    (grouped by month, location, service line), not one per referral.
-6. Counts may reach 0 and the row stays; readers sum, so an all-zero row is harmless and
+6. A removed referral (removed_at set, referrals.services.referral_remove) contributes
+   nothing: the triggers as migration 0006 made them count a row only while its
+   removed_at is empty, and removed_at is one of the columns of step 4, so a removal
+   subtracts the referral everywhere and a restore adds it back.
+7. Counts may reach 0 and the row stays; readers sum, so an all-zero row is harmless and
    rollup_check() ignores it.
 
 What bypasses the triggers: TRUNCATE, and bulk loads that drop them (`refnet seed`, via
@@ -75,8 +79,10 @@ def stamp_stage_times(referral: Any, *, to_status: str, at: datetime) -> list[st
 
 
 def _migration() -> Any:
+    """The triggers as they stand: migration 0006 (the builders of 0002, 0004 and 0005,
+    leaving removed referrals out)."""
     # A module name starting with a digit cannot be imported with `import`.
-    return importlib.import_module("refnet.reports.migrations.0002_rollup_triggers")
+    return importlib.import_module("refnet.reports.migrations.0006_rollups_skip_removed")
 
 
 def _more() -> Any:
@@ -84,42 +90,29 @@ def _more() -> Any:
     return importlib.import_module("refnet.reports.migrations.0004_more_rollup_triggers")
 
 
-# The migrations built on 0004's machinery, each with ROLLUPS, BY_VENDOR,
-# rebuild_statements(vendor): 0004 (per partner x location, per ZIP, speed histogram),
-# 0005 (per partner, all locations).
-MORE = ("0004_more_rollup_triggers", "0005_partner_total")
-
-
-def _more_modules() -> list[Any]:
-    return [importlib.import_module(f"refnet.reports.migrations.{name}") for name in MORE]
-
-
 def more_rollups() -> list[Any]:
     """Every rollup kept by 0004-style triggers (each has table, key, counts, selects(),
-    upserts()); their selects read referrals as ALL_REFERRALS (`referrals_referral r`)."""
-    return [rollup for module in _more_modules() for rollup in module.ROLLUPS]
+    upserts()); their selects read referrals as ALL_REFERRALS (`referrals_referral r`)
+    and take LIVE in their where, so removed referrals are left out."""
+    return list(_migration().ROLLUPS)
 
 
 ALL_REFERRALS = "referrals_referral r"
+# What every rollup select must include in its where: removed referrals count nowhere.
+LIVE = "r.removed_at IS NULL"
 
 
 def _statements() -> tuple[list[str], list[str]]:
-    up, down = _migration().BY_VENDOR[connection.vendor]
-    up, down = list(up), list(down)
-    for module in _more_modules():
-        more_up, more_down = module.BY_VENDOR[connection.vendor]()
-        up += more_up
-        down += more_down
-    return up, down
+    return _migration().statements(connection.vendor)
 
 
 def _tables() -> list[tuple[str, tuple[str, ...], tuple[str, ...], str]]:
     """Every rollup as (table, key columns, count columns, the grouped SELECT over all
-    referrals that its rows must equal)."""
+    live referrals that its rows must equal)."""
     rebuild = _migration().REBUILD[1]
     out = [(_migration().STAT, KEY, COUNTS, rebuild[rebuild.index("SELECT"):])]
     for rollup in more_rollups():
-        for select in rollup.selects(connection.vendor, ALL_REFERRALS):
+        for select in rollup.selects(connection.vendor, ALL_REFERRALS, where=LIVE):
             out.append((rollup.table, rollup.key, rollup.counts, select))
     return out
 
@@ -133,10 +126,7 @@ def rollup_rebuild() -> int:
         if connection.vendor == "postgresql":
             cursor.execute("LOCK TABLE referrals_referral, partners_partner, referrals_patient "
                            "IN SHARE MODE")
-        statements = list(_migration().REBUILD)
-        for module in _more_modules():
-            statements += module.rebuild_statements(connection.vendor)
-        for sql in statements:
+        for sql in _migration().rebuild_statements(connection.vendor):
             cursor.execute(sql)
         cursor.execute(f"SELECT COUNT(*) FROM {_migration().STAT}")
         return cursor.fetchone()[0]

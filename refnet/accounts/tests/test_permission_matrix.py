@@ -76,6 +76,8 @@ FILL: dict[str, Fill] = {
     "referrals/<int:pk>/resolve-source/": lambda w, r: {"pk": w.unknown_referral.pk},
     "referrals/patients/<int:pk>/": lambda w, r: {"pk": w.patient.pk},
     "referrals/<int:pk>/visits/": lambda w, r: {"pk": w.referral.pk},
+    "referrals/<int:pk>/remove/": lambda w, r: {"pk": w.referral.pk},
+    "referrals/<int:pk>/restore/": lambda w, r: {"pk": w.removed_referral.pk},
     # One's own follow-up here; someone else's is an object-level rule below.
     "inbox/<int:pk>/done/": lambda w, r: {"pk": w.followups[r].pk},
     "inbox/<int:pk>/skip/": lambda w, r: {"pk": w.followups[r].pk},
@@ -158,6 +160,12 @@ def _fill(world: World, route: str, role: str) -> str:
 OBJECT_RULES: list[tuple[str, str, Fill, str, set[Role]]] = [
     *[("post", f"inbox/<int:pk>/{action}/", lambda w, r: {"pk": w.followups[_other_role(r)].pk},
        "", CAPABILITIES[Cap.FOLLOWUPS_ALL]) for action in ("done", "skip", "snooze", "reassign")],
+    # A removed referral exists only for those who may restore it: its own page, and
+    # nothing that works on it.
+    ("get", "referrals/<int:pk>/", lambda w, r: {"pk": w.removed_referral.pk}, "",
+     CAPABILITIES[Cap.REFERRALS_REMOVE]),
+    *[("post", f"referrals/<int:pk>/{action}/", lambda w, r: {"pk": w.removed_referral.pk},
+       "", set()) for action in ("transition", "visits", "remove")],
     ("get", "messages/compose/", lambda w, r: {},
      "?partner={w.partner.pk}&referral={w.referral.pk}&purpose=thank_you",
      CAPABILITIES[Cap.PATIENTS_VIEW]),

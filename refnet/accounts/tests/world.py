@@ -90,6 +90,7 @@ class World:
     fhir_request: Any
     subscriber: Any
     removed_partner: Any
+    removed_referral: Any
     rsvp_token: str
     unsubscribe_token: str
     report_slugs: list[str] = field(default_factory=list)
@@ -210,6 +211,13 @@ def build_world(users: dict[str, Any], data_dir: Path) -> World:
     removed_partner = partner_create(by=users["manager"], kind="clinician",
                                      name=f"Removed {SCRIPT} Clinic")
     partner_remove(partner=removed_partner, by=users["manager"], reason=f"Closed {SQL}")
+    from refnet.referrals.services import referral_remove
+
+    removed_referral = referral_record(
+        patient=patient, source_partner=partner, location=location,
+        received_at=now - timedelta(days=1), reason=REASON, by=users["front_desk"])
+    referral_remove(referral=removed_referral, by=users["manager"],
+                    reason=f"Duplicate {SCRIPT} {TEMPLATE_VAR} {SQL}")
     return World(
         users=users, location=location, partner=partner, other_partner=other_partner,
         duplicate=duplicate, contact=contact, patient=patient, referral=referral,
@@ -221,6 +229,7 @@ def build_world(users: dict[str, Any], data_dir: Path) -> World:
         cap=ComplianceCap.objects.order_by("pk").first(), goal=goal, item=item,
         import_job=import_job, api_key=api_key, hl7_message=hl7_message,
         fhir_request=fhir_request, subscriber=subscriber, removed_partner=removed_partner,
+        removed_referral=removed_referral,
         rsvp_token=rsvp_token(invitee),
         unsubscribe_token=unsubscribe_token("email", partner.email),
         report_slugs=sorted(report_entries()),

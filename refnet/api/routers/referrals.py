@@ -72,6 +72,8 @@ class ReferralOut(Schema):
     outcome: str
     priority: str
     allowed_next: list[ReferralStatus]
+    removed_at: datetime | None = Field(None, description="Set when the referral was "
+                                        "removed as entered by mistake.")
     patient: PatientOut | None = Field(
         None, description="Only for keys whose role may see patient identity.")
     reason: str | None = Field(None, description="Only for keys whose role may see clinical "
@@ -93,6 +95,9 @@ class ReferralFilters(PageParams):
     received_to: Day | None = None
     updated_since: Moment | None = Field(None, description="Referrals created or changed "
                                          "(any field) at or after this time.")
+    include_removed: bool = Field(False, description="Also list referrals removed as "
+                                  "entered by mistake (their removed_at is set); with "
+                                  "updated_since, how a copy learns of a removal.")
 
 
 class NewPatient(Schema):
@@ -144,7 +149,9 @@ def referral_out(r: Referral, key: ApiKey) -> dict:
         "source_partner_name": r.source_partner.name if r.source_partner_id else None,
         "source_contact_id": r.source_contact_id, "location_id": r.location_id,
         "location_name": r.location.name, "service_line_id": r.service_line_id,
-        "outcome": r.outcome, "priority": r.priority, "allowed_next": list(r.allowed_next()),
+        "outcome": r.outcome, "priority": r.priority,
+        "allowed_next": [] if r.removed_at else list(r.allowed_next()),
+        "removed_at": r.removed_at,
     }
     if key_has(key, Cap.PATIENTS_VIEW):
         out["patient"] = r.patient
@@ -182,7 +189,7 @@ def referral_list(request: HttpRequest, filters: Query[ReferralFilters]):
         status=filters.status or "",
         source_partner_ids=[filters.source_partner] if filters.source_partner else None,
         location=location, received_from=filters.received_from,
-        received_to=filters.received_to,
+        received_to=filters.received_to, removed_too=filters.include_removed,
     )
     if filters.updated_since is not None:
         changed = Referral.history.filter(history_date__gte=filters.updated_since)

@@ -154,3 +154,18 @@ def test_transition_follows_the_app_rules(api, pipeline):
     assert lost.json()["errors"][0]["field"] == "body.outcome"
     referral.refresh_from_db()
     assert referral.status == "scheduled"
+
+
+def test_removed_referrals_are_left_out_unless_asked_for(api, pipeline, users):
+    from refnet.referrals.services import referral_remove
+
+    p = pipeline
+    referral_remove(referral=p["feb"], by=users["manager"], reason="Duplicate")
+    client = api("coordinator", write=False)
+    assert ids(client.get("/referrals")) == [p["mar"].pk, p["jan"].pk]
+    assert client.get(f"/referrals/{p['feb'].pk}").status_code == 404
+    listed = client.get("/referrals", {"include_removed": "true"}).json()["results"]
+    assert [r["id"] for r in listed] == [p["mar"].pk, p["feb"].pk, p["jan"].pk]
+    removed = next(r for r in listed if r["id"] == p["feb"].pk)
+    assert removed["removed_at"] is not None and removed["allowed_next"] == []
+    assert all(r["removed_at"] is None for r in listed if r["id"] != p["feb"].pk)

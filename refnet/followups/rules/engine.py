@@ -258,7 +258,7 @@ class Trigger:
 
 
 REFERRAL_FIELDS = ("id", "source_partner_id", "source_contact_id", "source_status",
-                   "location_id", "received_at", "status")
+                   "location_id", "received_at", "status", "removed_at")
 
 
 # A referral's columns and its source partner's, as tick.py reads them joined to the
@@ -307,8 +307,8 @@ def plan_referral_triggers(batch: Batch, triggers: list[Trigger],
     ordinals = _visit_ordinals([t.referral_id for t in triggers if t.what == VISIT])
     for trigger in triggers:
         referral = referrals.get(trigger.referral_id)
-        if referral is None:
-            continue
+        if referral is None or referral["removed_at"] is not None:
+            continue  # a removed referral (entered by mistake) is thanked for nothing
         partner = partners.get(referral["source_partner_id"])
         known = referral["source_status"] == SourceStatus.KNOWN and partner is not None
         if trigger.what == RECORDED:

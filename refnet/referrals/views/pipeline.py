@@ -92,7 +92,8 @@ def referral_board(request: HttpRequest) -> HttpResponse:
 @requires(Cap.REFERRALS_VIEW)
 @require_GET
 def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    referral = selectors.get_referral_for(request.user, pk)
+    # A removed referral's page still opens, marked removed, for those who may restore it.
+    referral = selectors.get_referral_for(request.user, pk, removed_too=True)
     audit_patients(request=request, patient_ids=[referral.patient_id],
                    action=AuditAction.VIEW, what=f"referral:{referral.pk}")
     return render(request, "referrals/detail.html", _detail_context(request, referral))
@@ -100,7 +101,8 @@ def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _detail_context(request: HttpRequest, referral: Referral) -> dict[str, Any]:
     user = request.user
-    may_resolve = (referral.source_status == SourceStatus.UNRESOLVED
+    live = referral.removed_at is None  # a removed referral is only read, or restored
+    may_resolve = (live and referral.source_status == SourceStatus.UNRESOLVED
                    and has_cap(user, Cap.INTAKE))
     source_query = request.GET.get("q", "").strip() if may_resolve else ""
     return {
@@ -109,7 +111,9 @@ def _detail_context(request: HttpRequest, referral: Referral) -> dict[str, Any]:
         "patient": referral.patient,
         "events": selectors.referral_timeline(referral),
         "show_clinical": has_cap(user, Cap.CLINICAL_VIEW),
-        "may_work": has_cap(user, Cap.REFERRALS_WORK),
+        "may_work": live and has_cap(user, Cap.REFERRALS_WORK),
+        "may_remove": has_cap(user, Cap.REFERRALS_REMOVE),
+        "removal": selectors.referral_open_removal(referral),
         "next_statuses": [ReferralStatus(s) for s in referral.allowed_next()],
         "closed_lost": ReferralStatus.CLOSED_LOST,
         "outcomes": Outcome.choices,

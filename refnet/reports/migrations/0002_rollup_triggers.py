@@ -20,9 +20,15 @@ REFERRAL_DIMS = ("received_month", "location_id", "service_line_id", "source_par
 PARTNER_DIMS = ("kind", "category", "owner_id")
 
 
-def _one(row: str, sign: str) -> str:
+# Migration 0006 rebuilds these triggers with live=True: a removed referral
+# (removed_at set) contributes nothing. live=False is what this migration installed.
+LIVE = "removed_at IS NULL"
+
+
+def _one(row: str, sign: str, live: bool = False) -> str:
     """One referral's contribution (`row` is NEW or OLD), signed, under its source
     partner's current kind, category and owner (none: '', '', 0)."""
+    where = f"{row}.{LIVE}" if live else "true"
     return (
         f"INSERT INTO {STAT} ({COLUMNS}) "
         f"SELECT {row}.received_month, {row}.location_id, COALESCE({row}.service_line_id, 0), "
@@ -34,11 +40,11 @@ def _one(row: str, sign: str) -> str:
         f"CASE WHEN {row}.status = 'closed_won' THEN {sign}1 ELSE 0 END, "
         f"CASE WHEN {row}.status = 'closed_lost' THEN {sign}1 ELSE 0 END "
         f"FROM (SELECT 1 AS one) AS one LEFT JOIN partners_partner p "
-        f"ON p.id = {row}.source_partner_id WHERE true {UPSERT}"
+        f"ON p.id = {row}.source_partner_id WHERE {where} {UPSERT}"
     )
 
 
-def _partner_move(row: str, sign: str) -> str:
+def _partner_move(row: str, sign: str, live: bool = False) -> str:
     """All of one partner's referrals, aggregated, under `row`'s (OLD or NEW) dims."""
     return (
         f"INSERT INTO {STAT} ({COLUMNS}) "
@@ -48,6 +54,7 @@ def _partner_move(row: str, sign: str) -> str:
         f"{sign}SUM(CASE WHEN r.status = 'closed_won' THEN 1 ELSE 0 END), "
         f"{sign}SUM(CASE WHEN r.status = 'closed_lost' THEN 1 ELSE 0 END) "
         f"FROM referrals_referral r WHERE r.source_partner_id = NEW.id "
+        f"{'AND r.' + LIVE + ' ' if live else ''}"
         f"GROUP BY r.received_month, r.location_id, COALESCE(r.service_line_id, 0) {UPSERT}"
     )
 
@@ -59,20 +66,29 @@ def _changed(columns: tuple[str, ...], distinct: str) -> str:
 REFERRAL_TRIGGERS = ("reports_rollup_referral_ins", "reports_rollup_referral_upd",
                      "reports_rollup_referral_del")
 
-SQLITE_UP = [
-    f"""CREATE TRIGGER reports_rollup_referral_ins AFTER INSERT ON referrals_referral
-        BEGIN {_one('NEW', '+')}; END""",
-    f"""CREATE TRIGGER reports_rollup_referral_del AFTER DELETE ON referrals_referral
-        BEGIN {_one('OLD', '-')}; END""",
-    f"""CREATE TRIGGER reports_rollup_referral_upd
-        AFTER UPDATE OF {', '.join(REFERRAL_DIMS)} ON referrals_referral
-        WHEN {_changed(REFERRAL_DIMS, 'IS NOT')}
-        BEGIN {_one('OLD', '-')}; {_one('NEW', '+')}; END""",
-    f"""CREATE TRIGGER reports_rollup_partner_upd
-        AFTER UPDATE OF {', '.join(PARTNER_DIMS)} ON partners_partner
-        WHEN {_changed(PARTNER_DIMS, 'IS NOT')}
-        BEGIN {_partner_move('OLD', '-')}; {_partner_move('NEW', '+')}; END""",
-]
+def _dims(live: bool) -> tuple[str, ...]:
+    return REFERRAL_DIMS + (("removed_at",) if live else ())
+
+
+def sqlite_up(live: bool = False) -> list[str]:
+    dims = _dims(live)
+    return [
+        f"""CREATE TRIGGER reports_rollup_referral_ins AFTER INSERT ON referrals_referral
+            BEGIN {_one('NEW', '+', live)}; END""",
+        f"""CREATE TRIGGER reports_rollup_referral_del AFTER DELETE ON referrals_referral
+            BEGIN {_one('OLD', '-', live)}; END""",
+        f"""CREATE TRIGGER reports_rollup_referral_upd
+            AFTER UPDATE OF {', '.join(dims)} ON referrals_referral
+            WHEN {_changed(dims, 'IS NOT')}
+            BEGIN {_one('OLD', '-', live)}; {_one('NEW', '+', live)}; END""",
+        f"""CREATE TRIGGER reports_rollup_partner_upd
+            AFTER UPDATE OF {', '.join(PARTNER_DIMS)} ON partners_partner
+            WHEN {_changed(PARTNER_DIMS, 'IS NOT')}
+            BEGIN {_partner_move('OLD', '-', live)}; {_partner_move('NEW', '+', live)}; END""",
+    ]
+
+
+SQLITE_UP = sqlite_up()
 SQLITE_DOWN = [
     "DROP TRIGGER IF EXISTS reports_rollup_referral_ins",
     "DROP TRIGGER IF EXISTS reports_rollup_referral_del",
@@ -80,34 +96,39 @@ SQLITE_DOWN = [
     "DROP TRIGGER IF EXISTS reports_rollup_partner_upd",
 ]
 
-PG_UP = [
-    f"""CREATE OR REPLACE FUNCTION reports_rollup_referral() RETURNS trigger
-        LANGUAGE plpgsql AS $$
-        BEGIN
-            IF TG_OP <> 'INSERT' THEN {_one('OLD', '-')}; END IF;
-            IF TG_OP <> 'DELETE' THEN {_one('NEW', '+')}; END IF;
-            RETURN NULL;
-        END $$""",
-    f"""CREATE OR REPLACE FUNCTION reports_rollup_partner() RETURNS trigger
-        LANGUAGE plpgsql AS $$
-        BEGIN
-            {_partner_move('OLD', '-')};
-            {_partner_move('NEW', '+')};
-            RETURN NULL;
-        END $$""",
-    """CREATE TRIGGER reports_rollup_referral_ins AFTER INSERT ON referrals_referral
-        FOR EACH ROW EXECUTE FUNCTION reports_rollup_referral()""",
-    """CREATE TRIGGER reports_rollup_referral_del AFTER DELETE ON referrals_referral
-        FOR EACH ROW EXECUTE FUNCTION reports_rollup_referral()""",
-    f"""CREATE TRIGGER reports_rollup_referral_upd
-        AFTER UPDATE OF {', '.join(REFERRAL_DIMS)} ON referrals_referral
-        FOR EACH ROW WHEN ({_changed(REFERRAL_DIMS, 'IS DISTINCT FROM')})
-        EXECUTE FUNCTION reports_rollup_referral()""",
-    f"""CREATE TRIGGER reports_rollup_partner_upd
-        AFTER UPDATE OF {', '.join(PARTNER_DIMS)} ON partners_partner
-        FOR EACH ROW WHEN ({_changed(PARTNER_DIMS, 'IS DISTINCT FROM')})
-        EXECUTE FUNCTION reports_rollup_partner()""",
-]
+def pg_up(live: bool = False) -> list[str]:
+    dims = _dims(live)
+    return [
+        f"""CREATE OR REPLACE FUNCTION reports_rollup_referral() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP <> 'INSERT' THEN {_one('OLD', '-', live)}; END IF;
+                IF TG_OP <> 'DELETE' THEN {_one('NEW', '+', live)}; END IF;
+                RETURN NULL;
+            END $$""",
+        f"""CREATE OR REPLACE FUNCTION reports_rollup_partner() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                {_partner_move('OLD', '-', live)};
+                {_partner_move('NEW', '+', live)};
+                RETURN NULL;
+            END $$""",
+        """CREATE TRIGGER reports_rollup_referral_ins AFTER INSERT ON referrals_referral
+            FOR EACH ROW EXECUTE FUNCTION reports_rollup_referral()""",
+        """CREATE TRIGGER reports_rollup_referral_del AFTER DELETE ON referrals_referral
+            FOR EACH ROW EXECUTE FUNCTION reports_rollup_referral()""",
+        f"""CREATE TRIGGER reports_rollup_referral_upd
+            AFTER UPDATE OF {', '.join(dims)} ON referrals_referral
+            FOR EACH ROW WHEN ({_changed(dims, 'IS DISTINCT FROM')})
+            EXECUTE FUNCTION reports_rollup_referral()""",
+        f"""CREATE TRIGGER reports_rollup_partner_upd
+            AFTER UPDATE OF {', '.join(PARTNER_DIMS)} ON partners_partner
+            FOR EACH ROW WHEN ({_changed(PARTNER_DIMS, 'IS DISTINCT FROM')})
+            EXECUTE FUNCTION reports_rollup_partner()""",
+    ]
+
+
+PG_UP = pg_up()
 PG_DOWN = [
     "DROP TRIGGER IF EXISTS reports_rollup_referral_ins ON referrals_referral",
     "DROP TRIGGER IF EXISTS reports_rollup_referral_del ON referrals_referral",
@@ -118,18 +139,23 @@ PG_DOWN = [
 ]
 
 # The whole table from scratch: one pass over the referrals, grouped.
-REBUILD = [
-    f"DELETE FROM {STAT}",
-    f"""INSERT INTO {STAT} ({COLUMNS})
-        SELECT r.received_month, r.location_id, COALESCE(r.service_line_id, 0),
-               COALESCE(p.kind, ''), COALESCE(p.category, ''), COALESCE(p.owner_id, 0),
-               COUNT(*), COUNT(r.contacted_at), COUNT(r.scheduled_at), COUNT(r.seen_at),
-               SUM(CASE WHEN r.status = 'closed_won' THEN 1 ELSE 0 END),
-               SUM(CASE WHEN r.status = 'closed_lost' THEN 1 ELSE 0 END)
-        FROM referrals_referral r LEFT JOIN partners_partner p ON p.id = r.source_partner_id
-        GROUP BY r.received_month, r.location_id, COALESCE(r.service_line_id, 0),
-                 COALESCE(p.kind, ''), COALESCE(p.category, ''), COALESCE(p.owner_id, 0)""",
-]
+def rebuild(live: bool = False) -> list[str]:
+    return [
+        f"DELETE FROM {STAT}",
+        f"""INSERT INTO {STAT} ({COLUMNS})
+            SELECT r.received_month, r.location_id, COALESCE(r.service_line_id, 0),
+                   COALESCE(p.kind, ''), COALESCE(p.category, ''), COALESCE(p.owner_id, 0),
+                   COUNT(*), COUNT(r.contacted_at), COUNT(r.scheduled_at), COUNT(r.seen_at),
+                   SUM(CASE WHEN r.status = 'closed_won' THEN 1 ELSE 0 END),
+                   SUM(CASE WHEN r.status = 'closed_lost' THEN 1 ELSE 0 END)
+            FROM referrals_referral r LEFT JOIN partners_partner p ON p.id = r.source_partner_id
+            WHERE {'r.' + LIVE if live else 'true'}
+            GROUP BY r.received_month, r.location_id, COALESCE(r.service_line_id, 0),
+                     COALESCE(p.kind, ''), COALESCE(p.category, ''), COALESCE(p.owner_id, 0)""",
+    ]
+
+
+REBUILD = rebuild()
 
 BY_VENDOR = {"sqlite": (SQLITE_UP, SQLITE_DOWN), "postgresql": (PG_UP, PG_DOWN)}
 

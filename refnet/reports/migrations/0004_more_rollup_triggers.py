@@ -37,9 +37,23 @@ def _bucket(vendor: str, column: str) -> str:
             f"WHEN {d} < {DAILY_UNTIL} THEN 46 + {d} / 86400 ELSE {OPEN_BUCKET} END)")
 
 
-def row_source(row: str) -> str:
+# Migration 0006 rebuilds these triggers with live=True: a removed referral
+# (removed_at set) counts nowhere. live=False is what this migration installed.
+LIVE = "r.removed_at IS NULL"
+
+
+def row_source(row: str, live: bool = False) -> str:
     """OLD or NEW as a one-row relation `r` with the referral's columns."""
-    return "(SELECT " + ", ".join(f"{row}.{c} AS {c}" for c in REF_COLS) + ") r"
+    cols = REF_COLS + (("removed_at",) if live else ())
+    return "(SELECT " + ", ".join(f"{row}.{c} AS {c}" for c in cols) + ") r"
+
+
+def _live(where: str, live: bool) -> str:
+    return f"{where} AND {LIVE}" if live else where
+
+
+def _depends(rollup: "Rollup", live: bool) -> tuple[str, ...]:
+    return rollup.depends + (("removed_at",) if live else ())
 
 
 ALL_REFERRALS = "referrals_referral r"
@@ -66,11 +80,11 @@ class Rollup:
                 f"ON CONFLICT ({', '.join(self.key)}) DO UPDATE SET {update}"
                 for select in self.selects(vendor, src, sign, where, **dims)]
 
-    def rebuild(self, vendor: str) -> list[str]:
+    def rebuild(self, vendor: str, live: bool = False) -> list[str]:
         cols = ", ".join(self.key + self.counts)
         return [f"DELETE FROM {self.table}"] + [
             f"INSERT INTO {self.table} ({cols}) {select}"
-            for select in self.selects(vendor, ALL_REFERRALS)]
+            for select in self.selects(vendor, ALL_REFERRALS, where=_live("true", live))]
 
 
 class PartnerRollup(Rollup):
@@ -157,24 +171,26 @@ def _changed(columns, distinct: str) -> str:
     return " OR ".join(f"OLD.{c} {distinct} NEW.{c}" for c in columns)
 
 
-def sqlite_statements(rollups=ROLLUPS, parent_moves=PARENT_MOVES
+def sqlite_statements(rollups=ROLLUPS, parent_moves=PARENT_MOVES, live: bool = False
                       ) -> tuple[list[str], list[str]]:
     up, down = [], []
+    row_where = _live("true", live)
     for rollup in rollups:
         name = f"reports_rollup_{_short(rollup.table)}"
-        ins = "; ".join(rollup.upserts("sqlite", row_source("NEW"), "+"))
-        dele = "; ".join(rollup.upserts("sqlite", row_source("OLD"), "-"))
+        depends = _depends(rollup, live)
+        ins = "; ".join(rollup.upserts("sqlite", row_source("NEW", live), "+", row_where))
+        dele = "; ".join(rollup.upserts("sqlite", row_source("OLD", live), "-", row_where))
         up += [
             f"CREATE TRIGGER {name}_ins AFTER INSERT ON referrals_referral BEGIN {ins}; END",
             f"CREATE TRIGGER {name}_del AFTER DELETE ON referrals_referral BEGIN {dele}; END",
-            f"CREATE TRIGGER {name}_upd AFTER UPDATE OF {', '.join(rollup.depends)} "
-            f"ON referrals_referral WHEN {_changed(rollup.depends, 'IS NOT')} "
+            f"CREATE TRIGGER {name}_upd AFTER UPDATE OF {', '.join(depends)} "
+            f"ON referrals_referral WHEN {_changed(depends, 'IS NOT')} "
             f"BEGIN {dele}; {ins}; END",
         ]
         down += [f"DROP TRIGGER IF EXISTS {name}_{op}" for op in ("ins", "del", "upd")]
     for rollup, parent, columns, fk, dim, value in parent_moves:
         name = f"reports_rollup_{_short(rollup.table)}_{parent.split('_', 1)[1]}"
-        where = f"r.{fk} = NEW.id"
+        where = _live(f"r.{fk} = NEW.id", live)
         out = "; ".join(rollup.upserts("sqlite", ALL_REFERRALS, "-", where,
                                        **{dim: value("OLD")}))
         into = "; ".join(rollup.upserts("sqlite", ALL_REFERRALS, "+", where,
@@ -185,12 +201,15 @@ def sqlite_statements(rollups=ROLLUPS, parent_moves=PARENT_MOVES
     return up, down
 
 
-def pg_statements(rollups=ROLLUPS, parent_moves=PARENT_MOVES) -> tuple[list[str], list[str]]:
+def pg_statements(rollups=ROLLUPS, parent_moves=PARENT_MOVES, live: bool = False
+                  ) -> tuple[list[str], list[str]]:
     up, down = [], []
+    row_where = _live("true", live)
     for rollup in rollups:
         name = f"reports_rollup_{_short(rollup.table)}"
-        old = "; ".join(rollup.upserts("postgresql", row_source("OLD"), "-"))
-        new = "; ".join(rollup.upserts("postgresql", row_source("NEW"), "+"))
+        depends = _depends(rollup, live)
+        old = "; ".join(rollup.upserts("postgresql", row_source("OLD", live), "-", row_where))
+        new = "; ".join(rollup.upserts("postgresql", row_source("NEW", live), "+", row_where))
         up += [
             f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN
@@ -202,9 +221,9 @@ def pg_statements(rollups=ROLLUPS, parent_moves=PARENT_MOVES) -> tuple[list[str]
             f"FOR EACH ROW EXECUTE FUNCTION {name}()",
             f"CREATE TRIGGER {name}_del AFTER DELETE ON referrals_referral "
             f"FOR EACH ROW EXECUTE FUNCTION {name}()",
-            f"CREATE TRIGGER {name}_upd AFTER UPDATE OF {', '.join(rollup.depends)} "
+            f"CREATE TRIGGER {name}_upd AFTER UPDATE OF {', '.join(depends)} "
             f"ON referrals_referral FOR EACH ROW "
-            f"WHEN ({_changed(rollup.depends, 'IS DISTINCT FROM')}) "
+            f"WHEN ({_changed(depends, 'IS DISTINCT FROM')}) "
             f"EXECUTE FUNCTION {name}()",
         ]
         down += [f"DROP TRIGGER IF EXISTS {name}_{op} ON referrals_referral"
@@ -212,7 +231,7 @@ def pg_statements(rollups=ROLLUPS, parent_moves=PARENT_MOVES) -> tuple[list[str]
         down.append(f"DROP FUNCTION IF EXISTS {name}()")
     for rollup, parent, columns, fk, dim, value in parent_moves:
         name = f"reports_rollup_{_short(rollup.table)}_{parent.split('_', 1)[1]}"
-        where = f"r.{fk} = NEW.id"
+        where = _live(f"r.{fk} = NEW.id", live)
         out = "; ".join(rollup.upserts("postgresql", ALL_REFERRALS, "-", where,
                                        **{dim: value("OLD")}))
         into = "; ".join(rollup.upserts("postgresql", ALL_REFERRALS, "+", where,
@@ -232,8 +251,8 @@ def pg_statements(rollups=ROLLUPS, parent_moves=PARENT_MOVES) -> tuple[list[str]
 BY_VENDOR = {"sqlite": sqlite_statements, "postgresql": pg_statements}
 
 
-def rebuild_statements(vendor: str, rollups=ROLLUPS) -> list[str]:
-    return [sql for rollup in rollups for sql in rollup.rebuild(vendor)]
+def rebuild_statements(vendor: str, rollups=ROLLUPS, live: bool = False) -> list[str]:
+    return [sql for rollup in rollups for sql in rollup.rebuild(vendor, live)]
 
 
 def create_triggers(apps, schema_editor):

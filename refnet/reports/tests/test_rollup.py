@@ -13,7 +13,12 @@ from refnet.partners.models import Partner
 from refnet.partners.services import partner_merge, partner_update
 from refnet.practice.models import ServiceLine
 from refnet.referrals.models import TRANSITIONS, Patient, Referral, ReferralStatus
-from refnet.referrals.services import referral_resolve_source, referral_transition
+from refnet.referrals.services import (
+    referral_remove,
+    referral_resolve_source,
+    referral_restore,
+    referral_transition,
+)
 from refnet.reports.models import (
     MonthlyPartnerStat,
     MonthlyPartnerTotal,
@@ -133,11 +138,16 @@ def _random_writes(rng: random.Random, steps: int, *, users, location, other_loc
     start = datetime(2024, 12, 31, 20, 0, tzinfo=UTC)  # around New York's new year
     actions = ["record"] * 5 + ["transition"] * 6 + ["resolve", "merge", "partner",
                                                      "delete", "raw_status", "raw_move",
-                                                     "patient_zip", "raw_times"]
+                                                     "patient_zip", "raw_times"] + [
+        "remove", "remove", "restore"]
     for step in range(steps):
         action = rng.choice(actions)
         live = list(Partner.objects.live())
-        referrals = list(Referral.objects.all())
+        # Removed referrals too: raw writes, merges and ZIP changes reach them as well, and
+        # must leave the rollups as if they were not there.
+        every = list(Referral.all_objects.all())
+        referrals = [r for r in every if r.removed_at is None]
+        removed = [r for r in every if r.removed_at is not None]
         if action == "record" or not referrals:
             unknown = rng.random() < 0.2
             referral_record(
@@ -172,11 +182,17 @@ def _random_writes(rng: random.Random, steps: int, *, users, location, other_loc
                 fields = {}
             partner_update(partner=partner, by=None, owner=rng.choice(owners), **fields)
         elif action == "delete":
-            Referral.objects.filter(pk=rng.choice(referrals).pk).delete()
+            # A referral once removed keeps its removal record (PROTECT): never deleted.
+            Referral.all_objects.filter(pk=rng.choice(every).pk, removals=None).delete()
+        elif action == "remove":
+            referral_remove(referral=rng.choice(referrals), by=users["manager"],
+                            reason="Entered by mistake")
+        elif action == "restore" and removed:
+            referral_restore(referral=rng.choice(removed), by=users["manager"])
         elif action == "raw_status":
             with connection.cursor() as cursor:
                 cursor.execute("UPDATE referrals_referral SET status = %s WHERE id = %s",
-                               [rng.choice(ReferralStatus.values), rng.choice(referrals).pk])
+                               [rng.choice(ReferralStatus.values), rng.choice(every).pk])
         elif action == "raw_move":
             # Several rows at once, across months and locations.
             with connection.cursor() as cursor:
@@ -190,8 +206,8 @@ def _random_writes(rng: random.Random, steps: int, *, users, location, other_loc
                 zip_code=rng.choice(["", "80202", "80203-1234", "10001"]))
         elif action == "raw_times":
             # Moves the speed histogram: a first contact hours or weeks after receipt.
-            referral = rng.choice(referrals)
-            Referral.objects.filter(pk=referral.pk).update(
+            referral = rng.choice(every)
+            Referral.all_objects.filter(pk=referral.pk).update(
                 contacted_at=referral.received_at + timedelta(
                     hours=rng.choice([0.5, 5, 47.9, 48, 24 * 30, 24 * 200])),
                 seen_at=rng.choice([None, referral.received_at + timedelta(days=9)]))
@@ -209,6 +225,7 @@ def test_random_writes_keep_rollup_exact(seed, users, location, other_location,
     assert MonthlyPartnerStat.objects.exists() and MonthlyZipStat.objects.exists()
     assert MonthlyPartnerTotal.objects.exists()
     assert SpeedHistogram.objects.exists()
+    assert Referral.all_objects.filter(removed_at__isnull=False).exists()  # walked there
     before = {(r.month, r.location_id, r.received) for r in MonthlyReferralStat.objects.all()
               if r.received}
     rollup_rebuild()
@@ -293,3 +310,58 @@ def test_demo_rollup_exact_and_patient_zips_have_centroids(db):
     assert booked.scheduled_at == first.at
     zips = set(Patient.objects.values_list("zip_code", flat=True))
     assert zips <= set(ZipCentroid.objects.values_list("zip_code", flat=True))
+
+
+def _snapshot() -> dict[str, set[tuple]]:
+    """Every rollup table's non-zero rows."""
+    tables = {}
+    for model in (MonthlyReferralStat, MonthlyPartnerStat, MonthlyPartnerTotal,
+                  MonthlyZipStat, SpeedHistogram):
+        counts = [f.name for f in model._meta.fields
+                  if f.name in ("received", "contacted", "scheduled", "seen", "won", "lost",
+                                "n")]
+        tables[model.__name__] = {
+            tuple((f.name, getattr(row, f.name)) for f in model._meta.fields if f.name != "id")
+            for row in model.objects.all() if any(getattr(row, c) for c in counts)}
+    return tables
+
+
+@time_machine.travel(NOW, tick=True)
+def test_a_removed_referral_drops_out_of_every_rollup_and_comes_back_on_restore(
+        make_referral, make_partner, make_patient, users):
+    from django.core.management import call_command
+
+    partner = make_partner(name="Peak Gym", kind="local_business", category="gym_trainer")
+    keep = make_referral(source_partner=partner, patient=make_patient(zip_code="80202"))
+    mistake = make_referral(source_partner=partner, patient=make_patient(zip_code="80203"))
+    for step in ("contacted", "scheduled", "seen", "closed_won"):
+        mistake = referral_transition(referral=mistake, to_status=step, by=None)
+    with_both = _snapshot()
+    assert stats()["won"] == 1 and stats()["received"] == 2
+
+    referral_remove(referral=mistake, by=users["manager"], reason="Wrong patient")
+    assert stats() == {"received": 1, "contacted": 0, "scheduled": 0, "seen": 0, "won": 0,
+                       "lost": 0}
+    assert sum(r.received for r in MonthlyPartnerTotal.objects.all()) == 1
+    assert sum(r.won for r in MonthlyPartnerStat.objects.all()) == 0
+    zips = {r.zip5: r.received for r in MonthlyZipStat.objects.all() if r.received}
+    assert zips == {"80202": 1}
+    assert sum(r.n for r in SpeedHistogram.objects.all()) == 0  # only the mistake was seen
+    assert rollup_check() == []
+    # Changes that reach every referral of a partner or patient leave it out, too.
+    partner_update(partner=partner, by=None, category="shop")
+    Patient.objects.filter(pk=mistake.patient_id).update(zip_code="10001")
+    assert stats(partner_category="shop")["received"] == 1
+    assert rollup_check() == []
+    partner_update(partner=partner, by=None, category="gym_trainer")
+    Patient.objects.filter(pk=mistake.patient_id).update(zip_code="80203")
+
+    referral_restore(referral=mistake, by=users["manager"])
+    assert _snapshot() == with_both
+    assert rollup_check() == []
+    # `refnet reports_rebuild --check` agrees, and a rebuild leaves the same counts.
+    referral_remove(referral=keep, by=users["manager"], reason="Test entry")
+    call_command("reports_rebuild", "--check")
+    before = _snapshot()
+    rollup_rebuild()
+    assert _snapshot() == before

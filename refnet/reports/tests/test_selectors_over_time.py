@@ -135,3 +135,18 @@ def test_unknown_breakdown_names_the_field(db, users):
     with pytest.raises(ValidationError) as error:
         referrals_over_time(f, user=users["manager"], by="colour")
     assert "by" in error.value.message_dict
+
+
+def test_a_removed_referral_counts_neither_by_month_nor_by_day(data, users):
+    from refnet.referrals.models import Referral
+    from refnet.referrals.services import referral_remove, referral_restore
+
+    gym_referral = Referral.objects.get(source_partner=data["gym"])  # January 12
+    referral_remove(referral=gym_referral, by=users["manager"], reason="Test entry")
+    months = ReportFilter(start=date(2026, 1, 1), end=date(2026, 2, 28), granularity="month")
+    days = ReportFilter(start=date(2026, 1, 5), end=date(2026, 1, 18), granularity="day")
+    assert referrals_over_time(months, user=users["manager"]).totals["total"] == 4
+    assert referrals_over_time(days, user=users["manager"]).totals["total"] == 1  # the 5th
+    referral_restore(referral=gym_referral, by=users["manager"])
+    assert referrals_over_time(months, user=users["manager"]).totals["total"] == 5
+    assert referrals_over_time(days, user=users["manager"]).totals["total"] == 2
