@@ -741,6 +741,8 @@ def _batch(run, rows: list[dict], lk: Lookups, rollups: _Rollups | None) -> None
         lk.aside.decide(run, run.counts["rows"])
     made = list(new_patients.values())
     patient_ids = _insert("referrals_patient", PATIENT_COLUMNS, made, ids=True)
+    if rollups is not None:
+        rollups.patients_made(patient_ids)
     for patient, pk in zip(made, patient_ids, strict=True):
         patient.append(pk)
     for (kind, value), patient in new_patients.items():
@@ -777,9 +779,9 @@ def _batch(run, rows: list[dict], lk: Lookups, rollups: _Rollups | None) -> None
             at if seen else None, at if closed else None,
             r["outcome"], None, r["reason"], r["diagnosis"], r["priority"], by_id, stamp))
         patients.append(patient_id)
-    referral_ids = _insert("referrals_referral", REFERRAL_COLUMNS, values, ids=True)
     if rollups is not None:
-        rollups.added(referral_ids)
+        rollups.count(values)
+    referral_ids = _insert("referrals_referral", REFERRAL_COLUMNS, values, ids=True)
     note = f"Imported from {run.job.file_name}"[:480] + ", line "
     identifiers, events = [], []
     for pk, r in zip(referral_ids, ready, strict=True):
@@ -967,17 +969,20 @@ class _IndexesAside:
 class _Rollups:
     """The report rollups on SQLite, where the per-row insert triggers cost four upserts
     per referral (five times the insert itself). Inside a transaction, which holds
-    SQLite's only write lock, start() drops the insert triggers, added() notes the ids
-    inserted, and finish() adds their counts with one grouped upsert per rollup table
-    (the rebuild SELECTs of reports' migrations, limited to the ids' range: while the
-    lock is held, every referral in it is ours) and puts the triggers back. Nobody else
-    can write a referral meanwhile, and a rollback undoes all of it. All or nothing does
-    this once for the whole import, good rows once per batch. PostgreSQL keeps its
-    triggers."""
+    SQLite's only write lock, start() drops the insert triggers; count() tallies each
+    batch's referrals by what their counts depend on (month, location, service line,
+    source, their patient's ZIP, status: a few thousand distinct tuples for a million
+    rows); finish() adds the tally to every rollup table (reports.rollup.rollup_add: one
+    executemany upsert per table, what the triggers would have added) and puts the
+    triggers back. Nobody else can write meanwhile, and a rollback undoes all of it. All
+    or nothing does this once for the whole import, good rows once per batch. PostgreSQL
+    keeps its triggers."""
 
     def __init__(self) -> None:
-        self.low: int | None = None
-        self.high: int | None = None
+        self.tally: dict[tuple, int] = {}
+        # The first patient id inserted in this transaction: patients from there on are
+        # the import's own, made with no ZIP code; older ones may have one.
+        self.first_patient: int | None = None
         self.creates: list[str] = []
         self.sqlite = connection.vendor == "sqlite"
 
@@ -993,35 +998,54 @@ class _Rollups:
             for sql in self.creates:
                 cursor.execute(f"DROP TRIGGER IF EXISTS {sql.split()[2]}")
 
-    def added(self, ids: list[int]) -> None:
-        if ids:
-            low, high = min(ids), max(ids)
-            self.low = low if self.low is None else min(self.low, low)
-            self.high = high if self.high is None else max(self.high, high)
+    def patients_made(self, ids: list[int]) -> None:
+        if ids and self.first_patient is None:
+            self.first_patient = ids[0]
+
+    def count(self, values: list[tuple]) -> None:
+        """Tally referrals about to be inserted (REFERRAL_COLUMNS tuples). Their stage
+        times are all the received time, so each delay is 0 seconds (bucket 0)."""
+        if not self.sqlite:
+            return
+        first = self.first_patient
+        older = {v[0] for v in values if first is None or v[0] < first}
+        zips = _zip5_of(sorted(older)) if older else {}
+        tally = self.tally
+        get = tally.get
+        month, location, line, source, status, contacted, scheduled, seen = (
+            REFERRAL_COLUMNS.index(name) for name in (
+                "received_month", "location_id", "service_line_id", "source_partner_id",
+                "status", "contacted_at", "scheduled_at", "seen_at"))
+        for v in values:  # a CONTRIBUTION tuple of reports.rollup
+            key = (v[month], v[location], v[line], v[source],
+                   zips.get(v[0], "") if zips else "", v[status],
+                   None if v[contacted] is None else 0, v[scheduled] is not None,
+                   None if v[seen] is None else 0)
+            tally[key] = get(key, 0) + 1
 
     def finish(self) -> None:
         if not self.sqlite:
             return
-        from refnet.reports.rollup import ALL_REFERRALS, more_rollups
+        from refnet.reports.rollup import rollup_add
 
+        rollup_add(self.tally)
+        self.tally = {}
         with connection.cursor() as cursor:
-            if self.low is not None:
-                where = f"r.id BETWEEN {int(self.low)} AND {int(self.high)}"
-                for sql in _stat_upserts(where) + [
-                        upsert for rollup in more_rollups()
-                        for upsert in rollup.upserts("sqlite", ALL_REFERRALS, "+", where)]:
-                    cursor.execute(sql)
             for sql in self.creates:
                 cursor.execute(sql)
 
 
-def _stat_upserts(where: str) -> list[str]:
-    from refnet.reports.rollup import _migration
-
-    module = _migration()
-    select = module.REBUILD[1]
-    select = select.replace("GROUP BY", f"WHERE {where} GROUP BY", 1)
-    return [select + " " + module.UPSERT]
+def _zip5_of(patient_ids: list[int]) -> dict[int, str]:
+    """{patient id: the first five characters of its ZIP code} for those that have one."""
+    found = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(patient_ids), 500):
+            chunk = patient_ids[start:start + 500]
+            cursor.execute("SELECT id, SUBSTR(zip_code, 1, 5) FROM referrals_patient WHERE "
+                           f"zip_code != '' AND id IN ({', '.join(['%s'] * len(chunk))})",
+                           chunk)
+            found.update(cursor.fetchall())
+    return found
 
 
 def _audit(run, created: set[int], patient_ids: list[int], audited: set[int]) -> None:

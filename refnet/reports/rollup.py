@@ -192,6 +192,103 @@ def rollup_triggers_installed() -> bool:
         return cursor.fetchone()[0] > 0
 
 
+# rollup_add's description of a referral: what its contribution to every rollup depends on.
+# contacted_bucket / seen_bucket: None when that stage time is empty, else the speed
+# histogram's bucket of (stage time - received_at) (delay_bucket); zip5: the first five
+# characters of its patient's zip_code ("" for none).
+CONTRIBUTION = ("month", "location_id", "service_line_id", "source_partner_id", "zip5",
+                "status", "contacted_bucket", "scheduled", "seen_bucket")
+
+
+def delay_bucket(seconds: int) -> int:
+    """The speed histogram's bucket of a delay in whole seconds (migration 0004's
+    _bucket, in Python)."""
+    more = _more()
+    if seconds < 0:
+        return 0
+    if seconds < more.HOURLY_UNTIL:
+        return seconds // 3600
+    if seconds < more.DAILY_UNTIL:
+        return 46 + seconds // 86400
+    return more.OPEN_BUCKET
+
+
+def rollup_add(tally: dict[tuple, int]) -> None:
+    """Add referrals counted elsewhere to every rollup table, without the triggers: for a
+    bulk insert that dropped the insert triggers (the import on SQLite). `tally` maps a
+    CONTRIBUTION tuple to the number of referrals inserted with it; each table gets what
+    its AFTER INSERT trigger would have added for them, summed per key: one executemany
+    upsert per table (keys in order), instead of a grouped SELECT over the new rows.
+
+    The source partner's kind, category and owner are read as they are now (as the
+    triggers and the rebuild read them). Call it inside the transaction that inserted
+    the referrals, before anybody else may change those partners."""
+    if not tally:
+        return
+    known = {_migration().STAT, "reports_monthlypartnerstat", "reports_monthlyzipstat",
+             "reports_speedhistogram", "reports_monthlypartnertotal"}
+    tables = {_migration().STAT} | {rollup.table for rollup in more_rollups()}
+    # A rollup added later must be counted here too, or imports would miss it.
+    assert tables == known, f"rollup_add does not know {sorted(tables ^ known)}"
+    partners = sorted({c[3] for c in tally if c[3] is not None})
+    dims: dict[int | None, tuple] = {None: ("", "", 0)}
+    with connection.cursor() as cursor:
+        for start in range(0, len(partners), 500):
+            chunk = partners[start:start + 500]
+            cursor.execute("SELECT id, kind, category, owner_id FROM partners_partner "
+                           f"WHERE id IN ({', '.join(['%s'] * len(chunk))})", chunk)
+            for pk, kind, category, owner in cursor.fetchall():
+                dims[pk] = (kind if kind is not None else "",
+                            category if category is not None else "",
+                            owner if owner is not None else 0)
+    stat: dict[tuple, list[int]] = {}
+    partner: dict[tuple, list[int]] = {}
+    total: dict[tuple, list[int]] = {}
+    zips: dict[tuple, list[int]] = {}
+    speed: dict[tuple, list[int]] = {}
+
+    def add(table: dict, key: tuple, counts: tuple) -> None:
+        have = table.get(key)
+        if have is None:
+            table[key] = list(counts)
+        else:
+            for i, n in enumerate(counts):
+                have[i] += n
+
+    for (month, location, line, source, zip5, status, contacted, scheduled,
+         seen), n in tally.items():
+        kind, category, owner = dims[source]
+        counts = (n, n if contacted is not None else 0, n if scheduled else 0,
+                  n if seen is not None else 0, n if status == "closed_won" else 0,
+                  n if status == "closed_lost" else 0)
+        add(stat, (month, location, line or 0, kind, category, owner), counts)
+        add(partner, (month, location, source or 0), counts)
+        add(total, (month, source or 0), counts)
+        add(zips, (month, location, zip5, kind, category, owner), (n,))
+        if contacted is not None:
+            add(speed, (month, location, kind, category, owner, "c", contacted), (n,))
+        if seen is not None:
+            add(speed, (month, location, kind, category, owner, "s", seen), (n,))
+    rollups = {rollup.table: rollup for rollup in more_rollups()}
+    layouts = [(_migration().STAT, KEY, COUNTS, stat)] + [
+        (table, rollups[table].key, rollups[table].counts, rows)
+        for table, rows in (("reports_monthlypartnerstat", partner),
+                            ("reports_monthlypartnertotal", total),
+                            ("reports_monthlyzipstat", zips),
+                            ("reports_speedhistogram", speed))]
+    with connection.cursor() as cursor:
+        for table, key, counts, rows in layouts:
+            if not rows:
+                continue
+            columns = key + counts
+            cursor.executemany(
+                f"INSERT INTO {table} ({', '.join(columns)}) "
+                f"VALUES ({', '.join(['%s'] * len(columns))}) "
+                f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
+                + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counts),
+                [k + tuple(v) for k, v in sorted(rows.items())])
+
+
 @contextmanager
 def rollup_triggers_dropped() -> Iterator[None]:
     """For bulk loads: drop the triggers (per-row upserts would slow a load of millions

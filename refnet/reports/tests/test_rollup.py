@@ -1,6 +1,7 @@
 """The monthly rollup stays exact after every kind of write, and the stage times and local
 month are set the way reports count them."""
 
+import math
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -21,7 +22,14 @@ from refnet.reports.models import (
     MonthlyZipStat,
     SpeedHistogram,
 )
-from refnet.reports.rollup import local_month, rollup_check, rollup_rebuild
+from refnet.reports.rollup import (
+    delay_bucket,
+    local_month,
+    more_rollups,
+    rollup_add,
+    rollup_check,
+    rollup_rebuild,
+)
 
 NOW = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)
 
@@ -214,6 +222,54 @@ def test_random_writes_keep_rollup_exact(seed, users, location, other_location,
     rollup_rebuild()
     after = {(r.month, r.location_id, r.received) for r in MonthlyReferralStat.objects.all()}
     assert before == after
+
+
+def _contribution(referral: Referral) -> tuple:
+    """reports.rollup.CONTRIBUTION of a referral, from the saved row."""
+    def bucket(moment):
+        if moment is None:
+            return None
+        if connection.vendor == "sqlite":  # strftime('%s'): whole seconds, subtracted
+            return delay_bucket(int(moment.timestamp())
+                                - int(referral.received_at.timestamp()))
+        return delay_bucket(math.floor((moment - referral.received_at).total_seconds()))
+
+    return (referral.received_month, referral.location_id, referral.service_line_id,
+            referral.source_partner_id, (referral.patient.zip_code or "")[:5],
+            referral.status, bucket(referral.contacted_at), referral.scheduled_at is not None,
+            bucket(referral.seen_at))
+
+
+@time_machine.travel(NOW, tick=True)
+@pytest.mark.parametrize("seed", [4, 5])
+def test_rollup_add_counts_what_the_insert_triggers_count(seed, users, location,
+                                                          other_location, make_partner,
+                                                          make_patient):
+    """rollup_add (the import's way on SQLite: count in Python, upsert per key) gives
+    every rollup table what the triggers gave it, for referrals of every kind: with and
+    without source, service line or ZIP, at every stage, with delays across the speed
+    buckets, under partners whose kind, category and owner moved."""
+    rng = random.Random(seed)
+    _random_writes(rng, 60, users=users, location=location, other_location=other_location,
+                   make_partner=make_partner, make_patient=make_patient)
+    referrals = list(Referral.objects.select_related("patient"))
+    assert referrals
+    tallies: list[dict] = [{}, {}]  # added in two goes: new keys, then keys already there
+    for referral in referrals:
+        tally = tallies[rng.randrange(2)]
+        key = _contribution(referral)
+        tally[key] = tally.get(key, 0) + 1
+    tables = [MonthlyReferralStat._meta.db_table] + [r.table for r in more_rollups()]
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"DELETE FROM {table}")
+    assert rollup_check() != []
+    for tally in tallies:
+        rollup_add(tally)
+    assert rollup_check() == []
+    assert SpeedHistogram.objects.exclude(bucket=0).exists()  # not only zero delays
+    assert MonthlyZipStat.objects.exclude(zip5="").exists() or not Patient.objects.exclude(
+        zip_code="").filter(referrals__isnull=False).exists()
 
 
 def test_seed_then_rollup_exact(db):
