@@ -762,9 +762,7 @@ def _batch(run, rows: list[dict], lk: Lookups, rollups: _Rollups | None) -> None
     values, patients = [], []
     known, unresolved, channel = SourceStatus.KNOWN, SourceStatus.UNRESOLVED, \
         ArrivalChannel.IMPORT
-    stages = {status: tuple(name in STAGE_TIMES.get(status, ()) for name in
-                            ("contacted_at", "scheduled_at", "seen_at", "closed_at"))
-              for status in ReferralStatus.values}
+    stages = _STAGES
     for r in ready:
         status = r["status"]
         patient_id = r["patient_id"] or r["patient"][-1]
@@ -841,6 +839,16 @@ REFERRAL_COLUMNS = ("patient_id", "source_partner_id", "source_contact_id", "sou
                     "scheduled_at", "seen_at", "closed_at", "outcome", "assigned_to_id",
                     "reason", "diagnosis", "priority", "created_by_id", "created_at")
 MAX_PARAMS = 30000
+# Which stage times each status sets on an imported referral (all at the received time).
+_STAGES = {status: tuple(name in STAGE_TIMES.get(status, ()) for name in
+                         ("contacted_at", "scheduled_at", "seen_at", "closed_at"))
+           for status in ReferralStatus.values}
+# ...as RollupTally's stages: a stage time equal to the received time is bucket 0.
+_TALLY_STAGES = {status: (status, 0 if contacted else None, scheduled, 0 if seen else None)
+                 for status, (contacted, scheduled, seen, _closed) in _STAGES.items()}
+# RollupTally.add's first columns, as positions in REFERRAL_COLUMNS.
+_TALLIED = tuple(REFERRAL_COLUMNS.index(name) for name in (
+    "received_month", "location_id", "service_line_id", "source_partner_id"))
 
 
 def _insert(table: str, columns: tuple[str, ...], rows: list[tuple], *,
@@ -979,7 +987,7 @@ class _Rollups:
     keeps its triggers."""
 
     def __init__(self) -> None:
-        self.tally: dict[tuple, int] = {}
+        self.tally = None  # a reports.rollup.RollupTally once there are referrals
         # The first patient id inserted in this transaction: patients from there on are
         # the import's own, made with no ZIP code; older ones may have one.
         self.first_patient: int | None = None
@@ -1004,32 +1012,28 @@ class _Rollups:
 
     def count(self, values: list[tuple]) -> None:
         """Tally referrals about to be inserted (REFERRAL_COLUMNS tuples). Their stage
-        times are all the received time, so each delay is 0 seconds (bucket 0)."""
+        times are all the received time: each delay is 0 seconds (bucket 0)."""
         if not self.sqlite:
             return
+        if self.tally is None:
+            from refnet.reports.rollup import RollupTally
+
+            self.tally = RollupTally()
         first = self.first_patient
-        older = {v[0] for v in values if first is None or v[0] < first}
-        zips = _zip5_of(sorted(older)) if older else {}
-        tally = self.tally
-        get = tally.get
-        month, location, line, source, status, contacted, scheduled, seen = (
-            REFERRAL_COLUMNS.index(name) for name in (
-                "received_month", "location_id", "service_line_id", "source_partner_id",
-                "status", "contacted_at", "scheduled_at", "seen_at"))
-        for v in values:  # a CONTRIBUTION tuple of reports.rollup
-            key = (v[month], v[location], v[line], v[source],
-                   zips.get(v[0], "") if zips else "", v[status],
-                   None if v[contacted] is None else 0, v[scheduled] is not None,
-                   None if v[seen] is None else 0)
-            tally[key] = get(key, 0) + 1
+        patients = [v[0] for v in values]
+        older = sorted({pk for pk in patients if first is None or pk < first})
+        zips = _zip5_of(older) if older else None
+        stages, at = _TALLY_STAGES, REFERRAL_COLUMNS.index("status")
+        self.tally.add(
+            *([v[i] for v in values] for i in _TALLIED),
+            [""] * len(values) if zips is None else [zips.get(pk, "") for pk in patients],
+            [stages[v[at]] for v in values])
 
     def finish(self) -> None:
         if not self.sqlite:
             return
-        from refnet.reports.rollup import rollup_add
-
-        rollup_add(self.tally)
-        self.tally = {}
+        if self.tally is not None:
+            self.tally.write()
         with connection.cursor() as cursor:
             for sql in self.creates:
                 cursor.execute(sql)

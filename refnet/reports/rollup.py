@@ -28,6 +28,7 @@ recomputes the table from scratch in one grouped INSERT ... SELECT.
 from __future__ import annotations
 
 import importlib
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -192,14 +193,6 @@ def rollup_triggers_installed() -> bool:
         return cursor.fetchone()[0] > 0
 
 
-# rollup_add's description of a referral: what its contribution to every rollup depends on.
-# contacted_bucket / seen_bucket: None when that stage time is empty, else the speed
-# histogram's bucket of (stage time - received_at) (delay_bucket); zip5: the first five
-# characters of its patient's zip_code ("" for none).
-CONTRIBUTION = ("month", "location_id", "service_line_id", "source_partner_id", "zip5",
-                "status", "contacted_bucket", "scheduled", "seen_bucket")
-
-
 def delay_bucket(seconds: int) -> int:
     """The speed histogram's bucket of a delay in whole seconds (migration 0004's
     _bucket, in Python)."""
@@ -213,80 +206,116 @@ def delay_bucket(seconds: int) -> int:
     return more.OPEN_BUCKET
 
 
-def rollup_add(tally: dict[tuple, int]) -> None:
-    """Add referrals counted elsewhere to every rollup table, without the triggers: for a
-    bulk insert that dropped the insert triggers (the import on SQLite). `tally` maps a
-    CONTRIBUTION tuple to the number of referrals inserted with it; each table gets what
-    its AFTER INSERT trigger would have added for them, summed per key: one executemany
-    upsert per table (keys in order), instead of a grouped SELECT over the new rows.
+class RollupTally:
+    """Referrals inserted with the insert triggers dropped, counted in Python and added
+    to every rollup table at the end: what the AFTER INSERT triggers would have added for
+    them, summed per key, written with one executemany upsert per table (keys in order).
+    For a bulk insert on SQLite (the import), where a grouped SELECT per table over a
+    million new rows costs several seconds each.
 
-    The source partner's kind, category and owner are read as they are now (as the
-    triggers and the rebuild read them). Call it inside the transaction that inserted
-    the referrals, before anybody else may change those partners."""
-    if not tally:
-        return
-    known = {_migration().STAT, "reports_monthlypartnerstat", "reports_monthlyzipstat",
-             "reports_speedhistogram", "reports_monthlypartnertotal"}
-    tables = {_migration().STAT} | {rollup.table for rollup in more_rollups()}
-    # A rollup added later must be counted here too, or imports would miss it.
-    assert tables == known, f"rollup_add does not know {sorted(tables ^ known)}"
-    partners = sorted({c[3] for c in tally if c[3] is not None})
-    dims: dict[int | None, tuple] = {None: ("", "", 0)}
-    with connection.cursor() as cursor:
-        for start in range(0, len(partners), 500):
-            chunk = partners[start:start + 500]
-            cursor.execute("SELECT id, kind, category, owner_id FROM partners_partner "
-                           f"WHERE id IN ({', '.join(['%s'] * len(chunk))})", chunk)
-            for pk, kind, category, owner in cursor.fetchall():
-                dims[pk] = (kind if kind is not None else "",
-                            category if category is not None else "",
-                            owner if owner is not None else 0)
-    stat: dict[tuple, list[int]] = {}
-    partner: dict[tuple, list[int]] = {}
-    total: dict[tuple, list[int]] = {}
-    zips: dict[tuple, list[int]] = {}
-    speed: dict[tuple, list[int]] = {}
+    add() takes each batch's referrals as columns; the counting runs in C
+    (Counter.update over zip()), so a million referrals cost well under a second. Each
+    referral's stages are one tuple (status, contacted bucket, scheduled, seen bucket):
+    a bucket is None when that stage time is empty, else delay_bucket(stage time -
+    received_at); scheduled is True when scheduled_at is set. A source partner's kind,
+    category and owner are read the first time add() sees it, as an insert trigger reads
+    them: use it inside the one transaction that inserts the referrals and writes the
+    tally, with nothing changing those partners in between."""
 
-    def add(table: dict, key: tuple, counts: tuple) -> None:
-        have = table.get(key)
-        if have is None:
-            table[key] = list(counts)
-        else:
-            for i, n in enumerate(counts):
-                have[i] += n
+    TABLES = ("reports_monthlyreferralstat", "reports_monthlypartnerstat",
+              "reports_monthlypartnertotal", "reports_monthlyzipstat",
+              "reports_speedhistogram")
 
-    for (month, location, line, source, zip5, status, contacted, scheduled,
-         seen), n in tally.items():
-        kind, category, owner = dims[source]
-        counts = (n, n if contacted is not None else 0, n if scheduled else 0,
-                  n if seen is not None else 0, n if status == "closed_won" else 0,
-                  n if status == "closed_lost" else 0)
-        add(stat, (month, location, line or 0, kind, category, owner), counts)
-        add(partner, (month, location, source or 0), counts)
-        add(total, (month, source or 0), counts)
-        add(zips, (month, location, zip5, kind, category, owner), (n,))
-        if contacted is not None:
-            add(speed, (month, location, kind, category, owner, "c", contacted), (n,))
-        if seen is not None:
-            add(speed, (month, location, kind, category, owner, "s", seen), (n,))
-    rollups = {rollup.table: rollup for rollup in more_rollups()}
-    layouts = [(_migration().STAT, KEY, COUNTS, stat)] + [
-        (table, rollups[table].key, rollups[table].counts, rows)
-        for table, rows in (("reports_monthlypartnerstat", partner),
-                            ("reports_monthlypartnertotal", total),
-                            ("reports_monthlyzipstat", zips),
-                            ("reports_speedhistogram", speed))]
-    with connection.cursor() as cursor:
-        for table, key, counts, rows in layouts:
-            if not rows:
-                continue
-            columns = key + counts
-            cursor.executemany(
-                f"INSERT INTO {table} ({', '.join(columns)}) "
-                f"VALUES ({', '.join(['%s'] * len(columns))}) "
-                f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
-                + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counts),
-                [k + tuple(v) for k, v in sorted(rows.items())])
+    def __init__(self) -> None:
+        tables = {_migration().STAT} | {rollup.table for rollup in more_rollups()}
+        # A rollup added later must be counted here too, or bulk inserts would miss it.
+        assert tables == set(self.TABLES), f"RollupTally does not know {tables}"
+        # (month, location, source or None, stages) -> referrals
+        self.by_source: Counter = Counter()
+        # (month, location, service line or None, (kind, category, owner), zip5, stages)
+        self.by_dims: Counter = Counter()
+        self.dims: dict[int | None, tuple[str, str, int]] = {None: ("", "", 0)}
+
+    def __bool__(self) -> bool:
+        return bool(self.by_source)
+
+    def add(self, months, locations, lines, sources, zip5s, stages) -> None:
+        """Referrals as equal-length columns: received_month, location_id,
+        service_line_id (or None), source_partner_id (or None), the first five
+        characters of the patient's ZIP code ("" for none), stages."""
+        dims = self.dims
+        new = [pk for pk in set(sources) if pk not in dims]
+        with connection.cursor() as cursor:
+            for start in range(0, len(new), 500):
+                chunk = new[start:start + 500]
+                cursor.execute("SELECT id, kind, category, owner_id FROM partners_partner "
+                               f"WHERE id IN ({', '.join(['%s'] * len(chunk))})", chunk)
+                for pk, kind, category, owner in cursor.fetchall():
+                    dims[pk] = (kind or "", category or "", owner or 0)
+        self.by_source.update(zip(months, locations, sources, stages, strict=True))
+        self.by_dims.update(zip(months, locations, lines, map(dims.__getitem__, sources),
+                                zip5s, stages, strict=True))
+
+    def write(self) -> None:
+        """Add the counts to the rollup tables and start again from zero."""
+        partner: dict[tuple, list[int]] = {}
+        total: dict[tuple, list[int]] = {}
+        stat: dict[tuple, list[int]] = {}
+        zips: dict[tuple, list[int]] = {}
+        speed: dict[tuple, list[int]] = {}
+        counted: dict[tuple, tuple] = {}
+
+        def counts_of(stages: tuple, n: int) -> tuple:
+            status, contacted, scheduled, seen = stages
+            return (n, n if contacted is not None else 0, n if scheduled else 0,
+                    n if seen is not None else 0, n if status == "closed_won" else 0,
+                    n if status == "closed_lost" else 0)
+
+        def add(table: dict, key: tuple, counts: tuple) -> None:
+            have = table.get(key)
+            if have is None:
+                table[key] = list(counts)
+            else:
+                for i, n in enumerate(counts):
+                    have[i] += n
+
+        for (month, location, source, stages), n in self.by_source.items():
+            key = (stages, n)
+            counts = counted.get(key)
+            if counts is None:
+                counts = counted[key] = counts_of(stages, n)
+            add(partner, (month, location, source or 0), counts)
+            add(total, (month, source or 0), counts)
+        for (month, location, line, (kind, category, owner), zip5, stages), n in \
+                self.by_dims.items():
+            add(stat, (month, location, line or 0, kind, category, owner),
+                counts_of(stages, n))
+            add(zips, (month, location, zip5, kind, category, owner), (n,))
+            _status, contacted, _scheduled, seen = stages
+            if contacted is not None:
+                add(speed, (month, location, kind, category, owner, "c", contacted), (n,))
+            if seen is not None:
+                add(speed, (month, location, kind, category, owner, "s", seen), (n,))
+        rollups = {rollup.table: rollup for rollup in more_rollups()}
+        layouts = [(_migration().STAT, KEY, COUNTS, stat)] + [
+            (table, rollups[table].key, rollups[table].counts, rows)
+            for table, rows in (("reports_monthlypartnerstat", partner),
+                                ("reports_monthlypartnertotal", total),
+                                ("reports_monthlyzipstat", zips),
+                                ("reports_speedhistogram", speed))]
+        with connection.cursor() as cursor:
+            for table, key, counts, rows in layouts:
+                if not rows:
+                    continue
+                columns = key + counts
+                cursor.executemany(
+                    f"INSERT INTO {table} ({', '.join(columns)}) "
+                    f"VALUES ({', '.join(['%s'] * len(columns))}) "
+                    f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
+                    + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counts),
+                    [k + tuple(v) for k, v in sorted(rows.items())])
+        self.by_source.clear()
+        self.by_dims.clear()
 
 
 @contextmanager

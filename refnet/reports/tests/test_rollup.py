@@ -23,10 +23,10 @@ from refnet.reports.models import (
     SpeedHistogram,
 )
 from refnet.reports.rollup import (
+    RollupTally,
     delay_bucket,
     local_month,
     more_rollups,
-    rollup_add,
     rollup_check,
     rollup_rebuild,
 )
@@ -224,8 +224,8 @@ def test_random_writes_keep_rollup_exact(seed, users, location, other_location,
     assert before == after
 
 
-def _contribution(referral: Referral) -> tuple:
-    """reports.rollup.CONTRIBUTION of a referral, from the saved row."""
+def _stages(referral: Referral) -> tuple:
+    """RollupTally's stages of a saved referral."""
     def bucket(moment):
         if moment is None:
             return None
@@ -234,18 +234,16 @@ def _contribution(referral: Referral) -> tuple:
                                 - int(referral.received_at.timestamp()))
         return delay_bucket(math.floor((moment - referral.received_at).total_seconds()))
 
-    return (referral.received_month, referral.location_id, referral.service_line_id,
-            referral.source_partner_id, (referral.patient.zip_code or "")[:5],
-            referral.status, bucket(referral.contacted_at), referral.scheduled_at is not None,
+    return (referral.status, bucket(referral.contacted_at), referral.scheduled_at is not None,
             bucket(referral.seen_at))
 
 
 @time_machine.travel(NOW, tick=True)
 @pytest.mark.parametrize("seed", [4, 5])
-def test_rollup_add_counts_what_the_insert_triggers_count(seed, users, location,
-                                                          other_location, make_partner,
-                                                          make_patient):
-    """rollup_add (the import's way on SQLite: count in Python, upsert per key) gives
+def test_a_tally_counts_what_the_insert_triggers_count(seed, users, location,
+                                                       other_location, make_partner,
+                                                       make_patient):
+    """RollupTally (the import's way on SQLite: count in Python, upsert per key) gives
     every rollup table what the triggers gave it, for referrals of every kind: with and
     without source, service line or ZIP, at every stage, with delays across the speed
     buckets, under partners whose kind, category and owner moved."""
@@ -254,18 +252,23 @@ def test_rollup_add_counts_what_the_insert_triggers_count(seed, users, location,
                    make_partner=make_partner, make_patient=make_patient)
     referrals = list(Referral.objects.select_related("patient"))
     assert referrals
-    tallies: list[dict] = [{}, {}]  # added in two goes: new keys, then keys already there
-    for referral in referrals:
-        tally = tallies[rng.randrange(2)]
-        key = _contribution(referral)
-        tally[key] = tally.get(key, 0) + 1
     tables = [MonthlyReferralStat._meta.db_table] + [r.table for r in more_rollups()]
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(f"DELETE FROM {table}")
     assert rollup_check() != []
-    for tally in tallies:
-        rollup_add(tally)
+    # In two writes (new keys, then keys already there), the first in two batches.
+    rng.shuffle(referrals)
+    tally = RollupTally()
+    half = len(referrals) // 2
+    for n, part in enumerate((referrals[:half // 2], referrals[half // 2:half],
+                              referrals[half:])):
+        tally.add([r.received_month for r in part], [r.location_id for r in part],
+                  [r.service_line_id for r in part], [r.source_partner_id for r in part],
+                  [(r.patient.zip_code or "")[:5] for r in part], [_stages(r) for r in part])
+        if n:
+            tally.write()
+    assert not tally
     assert rollup_check() == []
     assert SpeedHistogram.objects.exclude(bucket=0).exists()  # not only zero delays
     assert MonthlyZipStat.objects.exclude(zip5="").exists() or not Patient.objects.exclude(
