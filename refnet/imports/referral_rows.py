@@ -15,7 +15,7 @@ system, then MRN, then last name + first name + birth date) against the database
 patients this import already made; the others are created. Then Patients, their
 identifiers, Referrals (in received order), ReferralIdentifiers, one ReferralEvent each
 ("Imported", at the received time, to the row's status) and one audit row per patient per
-import are inserted as plain tuples with prepared executemany INSERTs. The rollups count
+import are inserted as plain tuples with multi-row INSERTs. The rollups count
 the referrals (on SQLite once per transaction, see _Rollups); rules_tick turns the events
 into follow-ups. docs/import.md, "Speed", says why each step is shaped as it is.
 """
@@ -441,8 +441,38 @@ def _cyclic_gc_paused():
 
 
 def process_referrals(run) -> None:
-    with _cyclic_gc_paused():
+    with _cyclic_gc_paused(), _sqlite_settings():
         _process_referrals(run)
+
+
+@contextmanager
+def _sqlite_settings():
+    """SQLite: this connection's page cache up to 1 GB while the import runs (inserts
+    into a dozen indexes thrash the default 2 MB; pages are allocated as used; a 1M-row
+    import fits without spilling to the WAL before the commit) and temp_store=MEMORY
+    when not inside a transaction (SQLite refuses it there); both put back afterwards
+    (the dirty pages stay until the commit writes them). Durability is the project's:
+    WAL with synchronous=NORMAL, so a committed transaction survives a killed process."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        cache_size = int(cursor.fetchone()[0])
+        cursor.execute("PRAGMA temp_store")
+        temp_store = int(cursor.fetchone()[0])
+        cursor.execute("PRAGMA cache_size = -1048576")
+        memory = not connection.in_atomic_block
+        if memory:
+            cursor.execute("PRAGMA temp_store = MEMORY")
+    try:
+        yield
+    finally:
+        if not connection.needs_rollback:  # else the failed import's transaction is
+            with connection.cursor() as cursor:  # rolled back first
+                cursor.execute(f"PRAGMA cache_size = {cache_size}")
+                if memory and not connection.in_atomic_block:
+                    cursor.execute(f"PRAGMA temp_store = {temp_store}")
 
 
 def _process_referrals(run) -> None:
@@ -452,16 +482,6 @@ def _process_referrals(run) -> None:
     insert triggers are dropped once for the whole import and its counts added once at
     the end (see _Rollups). Good rows: each batch is its own transaction, with the
     triggers dropped and restored inside it."""
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            # Inserts into a dozen indexes thrash SQLite's default 2 MB page cache; this
-            # connection may use up to 1 GB (allocated as pages are read, freed when the
-            # connection closes: a 1M-row import fits without spilling to the WAL before
-            # the commit). Durability is the project's: WAL with synchronous=NORMAL, so a
-            # committed transaction survives a killed process.
-            cursor.execute("PRAGMA cache_size = -1048576")
-            if not connection.in_atomic_block:  # SQLite refuses it inside one
-                cursor.execute("PRAGMA temp_store = MEMORY")
     lk = Lookups.build()
     now = timezone.now()
     clean = make_cleaner(run, lk, now)
@@ -857,7 +877,7 @@ def _insert(table: str, columns: tuple[str, ...], rows: list[tuple], *,
     """Insert tuples as they are (no model instances); with ids=True, returns the new
     rows' ids in row order.
 
-    SQLite: one prepared INSERT run for every row (executemany). The ids are not
+    SQLite: multi-row INSERTs (refnet.bulk.sqlite_insert_rows). The ids are not
     returned but known: the import's transaction holds SQLite's only write lock, so
     AUTOINCREMENT gives the rows the counter (or the highest id) + 1, 2, ... in order;
     the counter is read before and checked after. PostgreSQL: multi-row INSERTs

@@ -264,6 +264,24 @@ def test_rollups_count_existing_patients_zip_codes_and_partners_dims(
     assert eli.referrals.count() == 2 and ada.referrals.count() == 3
 
 
+@pytest.mark.parametrize("mode", [ImportMode.ALL_OR_NOTHING, ImportMode.GOOD_ROWS])
+def test_the_connection_gets_its_sqlite_settings_back(write, setup, mode):
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite settings")
+
+    def settings() -> tuple:
+        with connection.cursor() as cursor:
+            return tuple(cursor.execute(f"PRAGMA {name}").fetchone()[0]
+                         for name in ("cache_size", "temp_store", "synchronous"))
+
+    before = settings()
+    job = job_commit(job=start(write, setup, HEADER + GOOD, mode=mode))
+    assert job.status == JobStatus.DONE, job.message
+    assert settings() == before
+
+
 def _indexes() -> set[str]:
     from django.db import connection
 
