@@ -16,6 +16,8 @@ from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
+from refnet.bulk import sqlite_insert_rows
+
 from .chain import GENESIS, canonical_address, row_hash
 from .models import AuditAction, AuditChainHead, AuditEvent
 
@@ -115,10 +117,9 @@ def audit_append_values(rows: Sequence[tuple]) -> int:
         last_id = None
         with connection.cursor() as cursor:
             if connection.vendor == "sqlite" and len(chained) > _SQLITE_EXECUTEMANY_FROM:
-                # A bulk (an import batch): one prepared INSERT run per row is cheaper in
-                # SQLite than building one long VALUES list; under the lock, the highest
-                # id is the new head.
-                cursor.executemany(head_sql + one, chained)
+                # A bulk (an import batch): multi-row INSERTs on the driver's cursor
+                # (refnet.bulk); under the lock, the highest id is the new head.
+                sqlite_insert_rows(table, columns, chained)
                 cursor.execute(f"SELECT MAX(id) FROM {table}")
                 last_id = cursor.fetchone()[0]
                 chained_left: list = []

@@ -15,7 +15,7 @@ system, then MRN, then last name + first name + birth date) against the database
 patients this import already made; the others are created. Then Patients, their
 identifiers, Referrals (in received order), ReferralIdentifiers, one ReferralEvent each
 ("Imported", at the received time, to the row's status) and one audit row per patient per
-import are inserted as plain tuples with prepared executemany INSERTs. The rollups count
+import are inserted as plain tuples with multi-row INSERTs. The rollups count
 the referrals (on SQLite once per transaction, see _Rollups); rules_tick turns the events
 into follow-ups. docs/import.md, "Speed", says why each step is shaped as it is.
 """
@@ -37,6 +37,7 @@ from rapidfuzz import fuzz, process
 
 from refnet.accounts.audit import audit_append_values
 from refnet.accounts.models import AuditAction
+from refnet.bulk import sqlite_insert_rows
 from refnet.partners.models import Partner, PartnerAlias
 from refnet.partners.search import fold
 from refnet.practice.models import Location, ServiceLine
@@ -440,8 +441,38 @@ def _cyclic_gc_paused():
 
 
 def process_referrals(run) -> None:
-    with _cyclic_gc_paused():
+    with _cyclic_gc_paused(), _sqlite_settings():
         _process_referrals(run)
+
+
+@contextmanager
+def _sqlite_settings():
+    """SQLite: this connection's page cache up to 1 GB while the import runs (inserts
+    into a dozen indexes thrash the default 2 MB; pages are allocated as used; a 1M-row
+    import fits without spilling to the WAL before the commit) and temp_store=MEMORY
+    when not inside a transaction (SQLite refuses it there); both put back afterwards
+    (the dirty pages stay until the commit writes them). Durability is the project's:
+    WAL with synchronous=NORMAL, so a committed transaction survives a killed process."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        cache_size = int(cursor.fetchone()[0])
+        cursor.execute("PRAGMA temp_store")
+        temp_store = int(cursor.fetchone()[0])
+        cursor.execute("PRAGMA cache_size = -1048576")
+        memory = not connection.in_atomic_block
+        if memory:
+            cursor.execute("PRAGMA temp_store = MEMORY")
+    try:
+        yield
+    finally:
+        if not connection.needs_rollback:  # else the failed import's transaction is
+            with connection.cursor() as cursor:  # rolled back first
+                cursor.execute(f"PRAGMA cache_size = {cache_size}")
+                if memory and not connection.in_atomic_block:
+                    cursor.execute(f"PRAGMA temp_store = {temp_store}")
 
 
 def _process_referrals(run) -> None:
@@ -451,16 +482,6 @@ def _process_referrals(run) -> None:
     insert triggers are dropped once for the whole import and its counts added once at
     the end (see _Rollups). Good rows: each batch is its own transaction, with the
     triggers dropped and restored inside it."""
-    if connection.vendor == "sqlite":
-        with connection.cursor() as cursor:
-            # Inserts into a dozen indexes thrash SQLite's default 2 MB page cache; this
-            # connection may use up to 1 GB (allocated as pages are read, freed when the
-            # connection closes: a 1M-row import fits without spilling to the WAL before
-            # the commit). Durability is the project's: WAL with synchronous=NORMAL, so a
-            # committed transaction survives a killed process.
-            cursor.execute("PRAGMA cache_size = -1048576")
-            if not connection.in_atomic_block:  # SQLite refuses it inside one
-                cursor.execute("PRAGMA temp_store = MEMORY")
     lk = Lookups.build()
     now = timezone.now()
     clean = make_cleaner(run, lk, now)
@@ -741,6 +762,8 @@ def _batch(run, rows: list[dict], lk: Lookups, rollups: _Rollups | None) -> None
         lk.aside.decide(run, run.counts["rows"])
     made = list(new_patients.values())
     patient_ids = _insert("referrals_patient", PATIENT_COLUMNS, made, ids=True)
+    if rollups is not None:
+        rollups.patients_made(patient_ids)
     for patient, pk in zip(made, patient_ids, strict=True):
         patient.append(pk)
     for (kind, value), patient in new_patients.items():
@@ -760,9 +783,7 @@ def _batch(run, rows: list[dict], lk: Lookups, rollups: _Rollups | None) -> None
     values, patients = [], []
     known, unresolved, channel = SourceStatus.KNOWN, SourceStatus.UNRESOLVED, \
         ArrivalChannel.IMPORT
-    stages = {status: tuple(name in STAGE_TIMES.get(status, ()) for name in
-                            ("contacted_at", "scheduled_at", "seen_at", "closed_at"))
-              for status in ReferralStatus.values}
+    stages = _STAGES
     for r in ready:
         status = r["status"]
         patient_id = r["patient_id"] or r["patient"][-1]
@@ -777,9 +798,9 @@ def _batch(run, rows: list[dict], lk: Lookups, rollups: _Rollups | None) -> None
             at if seen else None, at if closed else None,
             r["outcome"], None, r["reason"], r["diagnosis"], r["priority"], by_id, stamp))
         patients.append(patient_id)
-    referral_ids = _insert("referrals_referral", REFERRAL_COLUMNS, values, ids=True)
     if rollups is not None:
-        rollups.added(referral_ids)
+        rollups.count(values)
+    referral_ids = _insert("referrals_referral", REFERRAL_COLUMNS, values, ids=True)
     note = f"Imported from {run.job.file_name}"[:480] + ", line "
     identifiers, events = [], []
     for pk, r in zip(referral_ids, ready, strict=True):
@@ -839,6 +860,16 @@ REFERRAL_COLUMNS = ("patient_id", "source_partner_id", "source_contact_id", "sou
                     "scheduled_at", "seen_at", "closed_at", "outcome", "assigned_to_id",
                     "reason", "diagnosis", "priority", "created_by_id", "created_at")
 MAX_PARAMS = 30000
+# Which stage times each status sets on an imported referral (all at the received time).
+_STAGES = {status: tuple(name in STAGE_TIMES.get(status, ()) for name in
+                         ("contacted_at", "scheduled_at", "seen_at", "closed_at"))
+           for status in ReferralStatus.values}
+# ...as RollupTally's stages: a stage time equal to the received time is bucket 0.
+_TALLY_STAGES = {status: (status, 0 if contacted else None, scheduled, 0 if seen else None)
+                 for status, (contacted, scheduled, seen, _closed) in _STAGES.items()}
+# RollupTally.add's first columns, as positions in REFERRAL_COLUMNS.
+_TALLIED = tuple(REFERRAL_COLUMNS.index(name) for name in (
+    "received_month", "location_id", "service_line_id", "source_partner_id"))
 
 
 def _insert(table: str, columns: tuple[str, ...], rows: list[tuple], *,
@@ -846,7 +877,7 @@ def _insert(table: str, columns: tuple[str, ...], rows: list[tuple], *,
     """Insert tuples as they are (no model instances); with ids=True, returns the new
     rows' ids in row order.
 
-    SQLite: one prepared INSERT run for every row (executemany). The ids are not
+    SQLite: multi-row INSERTs (refnet.bulk.sqlite_insert_rows). The ids are not
     returned but known: the import's transaction holds SQLite's only write lock, so
     AUTOINCREMENT gives the rows the counter (or the highest id) + 1, 2, ... in order;
     the counter is read before and checked after. PostgreSQL: multi-row INSERTs
@@ -855,17 +886,15 @@ def _insert(table: str, columns: tuple[str, ...], rows: list[tuple], *,
         return []
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
-            sql = (f"INSERT INTO {table} ({', '.join(columns)}) "
-                   f"VALUES ({', '.join(['%s'] * len(columns))})")
             if not ids:
-                cursor.executemany(sql, rows)
+                sqlite_insert_rows(table, columns, rows)
                 return []
             assert connection.in_atomic_block, "ids are only safe inside a transaction"
             counter = (f"SELECT MAX(COALESCE((SELECT seq FROM sqlite_sequence WHERE name = "
                        f"'{table}'), 0), COALESCE((SELECT MAX(id) FROM {table}), 0))")
             cursor.execute(counter)
             first = cursor.fetchone()[0] + 1
-            cursor.executemany(sql, rows)
+            sqlite_insert_rows(table, columns, rows)
             cursor.execute(counter)
             last = cursor.fetchone()[0]
             if last != first + len(rows) - 1:  # never while the lock is held
@@ -967,17 +996,20 @@ class _IndexesAside:
 class _Rollups:
     """The report rollups on SQLite, where the per-row insert triggers cost four upserts
     per referral (five times the insert itself). Inside a transaction, which holds
-    SQLite's only write lock, start() drops the insert triggers, added() notes the ids
-    inserted, and finish() adds their counts with one grouped upsert per rollup table
-    (the rebuild SELECTs of reports' migrations, limited to the ids' range: while the
-    lock is held, every referral in it is ours) and puts the triggers back. Nobody else
-    can write a referral meanwhile, and a rollback undoes all of it. All or nothing does
-    this once for the whole import, good rows once per batch. PostgreSQL keeps its
-    triggers."""
+    SQLite's only write lock, start() drops the insert triggers; count() tallies each
+    batch's referrals by what their counts depend on (month, location, service line,
+    source, their patient's ZIP, status: a few thousand distinct tuples for a million
+    rows); finish() adds the tally to every rollup table (reports.rollup.rollup_add: one
+    executemany upsert per table, what the triggers would have added) and puts the
+    triggers back. Nobody else can write meanwhile, and a rollback undoes all of it. All
+    or nothing does this once for the whole import, good rows once per batch. PostgreSQL
+    keeps its triggers."""
 
     def __init__(self) -> None:
-        self.low: int | None = None
-        self.high: int | None = None
+        self.tally = None  # a reports.rollup.RollupTally once there are referrals
+        # The first patient id inserted in this transaction: patients from there on are
+        # the import's own, made with no ZIP code; older ones may have one.
+        self.first_patient: int | None = None
         self.creates: list[str] = []
         self.sqlite = connection.vendor == "sqlite"
 
@@ -993,37 +1025,50 @@ class _Rollups:
             for sql in self.creates:
                 cursor.execute(f"DROP TRIGGER IF EXISTS {sql.split()[2]}")
 
-    def added(self, ids: list[int]) -> None:
-        if ids:
-            low, high = min(ids), max(ids)
-            self.low = low if self.low is None else min(self.low, low)
-            self.high = high if self.high is None else max(self.high, high)
+    def patients_made(self, ids: list[int]) -> None:
+        if ids and self.first_patient is None:
+            self.first_patient = ids[0]
+
+    def count(self, values: list[tuple]) -> None:
+        """Tally referrals about to be inserted (REFERRAL_COLUMNS tuples). Their stage
+        times are all the received time: each delay is 0 seconds (bucket 0)."""
+        if not self.sqlite:
+            return
+        if self.tally is None:
+            from refnet.reports.rollup import RollupTally
+
+            self.tally = RollupTally()
+        first = self.first_patient
+        patients = [v[0] for v in values]
+        older = sorted({pk for pk in patients if first is None or pk < first})
+        zips = _zip5_of(older) if older else None
+        stages, at = _TALLY_STAGES, REFERRAL_COLUMNS.index("status")
+        self.tally.add(
+            *([v[i] for v in values] for i in _TALLIED),
+            [""] * len(values) if zips is None else [zips.get(pk, "") for pk in patients],
+            [stages[v[at]] for v in values])
 
     def finish(self) -> None:
         if not self.sqlite:
             return
-        from refnet.reports.rollup import ALL_REFERRALS, LIVE, more_rollups
-
+        if self.tally is not None:
+            self.tally.write()
         with connection.cursor() as cursor:
-            if self.low is not None:
-                where = f"r.id BETWEEN {int(self.low)} AND {int(self.high)}"
-                for sql in _stat_upserts(where) + [
-                        upsert for rollup in more_rollups()
-                        for upsert in rollup.upserts("sqlite", ALL_REFERRALS, "+",
-                                                     f"{where} AND {LIVE}")]:
-                    cursor.execute(sql)
             for sql in self.creates:
                 cursor.execute(sql)
 
 
-def _stat_upserts(where: str) -> list[str]:
-    from refnet.reports.rollup import _migration
-
-    module = _migration()
-    select = module.REBUILD[1]
-    # The rebuild select has a WHERE (live referrals only): add the ids' range to it.
-    select = select.replace("GROUP BY", f"AND {where} GROUP BY", 1)
-    return [select + " " + module.UPSERT]
+def _zip5_of(patient_ids: list[int]) -> dict[int, str]:
+    """{patient id: the first five characters of its ZIP code} for those that have one."""
+    found = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(patient_ids), 500):
+            chunk = patient_ids[start:start + 500]
+            cursor.execute("SELECT id, SUBSTR(zip_code, 1, 5) FROM referrals_patient WHERE "
+                           f"zip_code != '' AND id IN ({', '.join(['%s'] * len(chunk))})",
+                           chunk)
+            found.update(cursor.fetchall())
+    return found
 
 
 def _audit(run, created: set[int], patient_ids: list[int], audited: set[int]) -> None:

@@ -32,6 +32,7 @@ recomputes the table from scratch in one grouped INSERT ... SELECT.
 from __future__ import annotations
 
 import importlib
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -180,6 +181,137 @@ def rollup_triggers_installed() -> bool:
         else:
             cursor.execute("SELECT COUNT(*) FROM pg_trigger WHERE tgname LIKE 'reports_rollup_%'")
         return cursor.fetchone()[0] > 0
+
+
+def delay_bucket(seconds: int) -> int:
+    """The speed histogram's bucket of a delay in whole seconds (migration 0004's
+    _bucket, in Python)."""
+    more = _more()
+    if seconds < 0:
+        return 0
+    if seconds < more.HOURLY_UNTIL:
+        return seconds // 3600
+    if seconds < more.DAILY_UNTIL:
+        return 46 + seconds // 86400
+    return more.OPEN_BUCKET
+
+
+class RollupTally:
+    """Referrals inserted with the insert triggers dropped, counted in Python and added
+    to every rollup table at the end: what the AFTER INSERT triggers would have added for
+    them, summed per key, written with one executemany upsert per table (keys in order).
+    For a bulk insert on SQLite (the import), where a grouped SELECT per table over a
+    million new rows costs several seconds each.
+
+    add() takes each batch's referrals as columns; the counting runs in C
+    (Counter.update over zip()), so a million referrals cost well under a second. Each
+    referral's stages are one tuple (status, contacted bucket, scheduled, seen bucket):
+    a bucket is None when that stage time is empty, else delay_bucket(stage time -
+    received_at); scheduled is True when scheduled_at is set. A source partner's kind,
+    category and owner are read the first time add() sees it, as an insert trigger reads
+    them: use it inside the one transaction that inserts the referrals and writes the
+    tally, with nothing changing those partners in between."""
+
+    TABLES = ("reports_monthlyreferralstat", "reports_monthlypartnerstat",
+              "reports_monthlypartnertotal", "reports_monthlyzipstat",
+              "reports_speedhistogram")
+
+    def __init__(self) -> None:
+        tables = {_migration().STAT} | {rollup.table for rollup in more_rollups()}
+        # A rollup added later must be counted here too, or bulk inserts would miss it.
+        assert tables == set(self.TABLES), f"RollupTally does not know {tables}"
+        # (month, location, source or None, stages) -> referrals: one dictionary
+        # operation per referral (a big dictionary costs ~0.7 µs an operation in cache
+        # misses; a Counter per count column would cost six).
+        self.by_source: Counter = Counter()
+        # (month, location, service line or None, (kind, category, owner), zip5, stages)
+        self.by_dims: Counter = Counter()
+        self.dims: dict[int | None, tuple[str, str, int]] = {None: ("", "", 0)}
+
+    def __bool__(self) -> bool:
+        return bool(self.by_source)
+
+    def add(self, months, locations, lines, sources, zip5s, stages) -> None:
+        """Referrals as equal-length columns: received_month, location_id,
+        service_line_id (or None), source_partner_id (or None), the first five
+        characters of the patient's ZIP code ("" for none), stages."""
+        dims = self.dims
+        new = [pk for pk in set(sources) if pk not in dims]
+        with connection.cursor() as cursor:
+            for start in range(0, len(new), 500):
+                chunk = new[start:start + 500]
+                cursor.execute("SELECT id, kind, category, owner_id FROM partners_partner "
+                               f"WHERE id IN ({', '.join(['%s'] * len(chunk))})", chunk)
+                for pk, kind, category, owner in cursor.fetchall():
+                    dims[pk] = (kind or "", category or "", owner or 0)
+        self.by_source.update(zip(months, locations, sources, stages, strict=True))
+        self.by_dims.update(zip(months, locations, lines, map(dims.__getitem__, sources),
+                                zip5s, stages, strict=True))
+
+    def write(self) -> None:
+        """Add the counts to the rollup tables and start again from zero."""
+        stat: dict[tuple, list[int]] = {}
+        zips: dict[tuple, list[int]] = {}
+        speed: dict[tuple, list[int]] = {}
+
+        def counts_of(stages: tuple, n: int) -> tuple:
+            status, contacted, scheduled, seen = stages
+            return (n, n if contacted is not None else 0, n if scheduled else 0,
+                    n if seen is not None else 0, n if status == "closed_won" else 0,
+                    n if status == "closed_lost" else 0)
+
+        def add(table: dict, key: tuple, counts: tuple) -> None:
+            have = table.get(key)
+            if have is None:
+                table[key] = list(counts)
+            else:
+                for i, n in enumerate(counts):
+                    have[i] += n
+
+        # Which of COUNTS each distinct stages tuple adds to.
+        columns = {stages: tuple(i for i, n in enumerate(counts_of(stages, 1)) if n)
+                   for stages in {key[5] for key in self.by_dims}}
+        partner: dict[tuple, list[int]] = {}
+        for (month, location, source, stages), n in self.by_source.items():
+            key = (month, location, source or 0)
+            row = partner.get(key)
+            if row is None:
+                row = partner[key] = [0, 0, 0, 0, 0, 0]
+            for i in columns[stages]:
+                row[i] += n
+        total: dict[tuple, list[int]] = {}
+        for (month, _location, source), counts in partner.items():
+            add(total, (month, source), counts)
+        for (month, location, line, (kind, category, owner), zip5, stages), n in \
+                self.by_dims.items():
+            add(stat, (month, location, line or 0, kind, category, owner),
+                counts_of(stages, n))
+            add(zips, (month, location, zip5, kind, category, owner), (n,))
+            _status, contacted, _scheduled, seen = stages
+            if contacted is not None:
+                add(speed, (month, location, kind, category, owner, "c", contacted), (n,))
+            if seen is not None:
+                add(speed, (month, location, kind, category, owner, "s", seen), (n,))
+        rollups = {rollup.table: rollup for rollup in more_rollups()}
+        layouts = [(_migration().STAT, KEY, COUNTS, stat)] + [
+            (table, rollups[table].key, rollups[table].counts, rows)
+            for table, rows in (("reports_monthlypartnerstat", partner),
+                                ("reports_monthlypartnertotal", total),
+                                ("reports_monthlyzipstat", zips),
+                                ("reports_speedhistogram", speed))]
+        with connection.cursor() as cursor:
+            for table, key, counts, rows in layouts:
+                if not rows:
+                    continue
+                columns = key + counts
+                cursor.executemany(
+                    f"INSERT INTO {table} ({', '.join(columns)}) "
+                    f"VALUES ({', '.join(['%s'] * len(columns))}) "
+                    f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET "
+                    + ", ".join(f"{c} = {table}.{c} + excluded.{c}" for c in counts),
+                    [k + tuple(v) for k, v in rows.items()])
+        self.by_source.clear()
+        self.by_dims.clear()
 
 
 @contextmanager

@@ -229,6 +229,59 @@ def test_small_batches_match_patients_across_batches_and_keep_the_rollups_exact(
     assert rollup_check() == []
 
 
+@pytest.mark.parametrize("mode", [ImportMode.ALL_OR_NOTHING, ImportMode.GOOD_ROWS])
+def test_rollups_count_existing_patients_zip_codes_and_partners_dims(
+        write, setup, monkeypatch, make_patient, make_partner, make_referral, users, mode):
+    """The import's own rollup counting (SQLite) puts each referral under its patient's
+    ZIP (existing patients have one, new ones none) and its source's kind, category and
+    owner, and adds to rows that were there before: the tables equal a fresh aggregate."""
+    from refnet.reports.models import MonthlyPartnerStat, MonthlyZipStat, SpeedHistogram
+
+    monkeypatch.setattr("refnet.imports.referral_rows.BATCH", 3)
+    gym = make_partner(name="Core Gym", kind="local_business", category="gym_trainer",
+                       owner=users["outreach"])
+    ada = make_patient(first_name="Ada", last_name="Okafor", mrn="M-1", zip_code="80203-1234")
+    eli = make_patient(first_name="Eli", last_name="Stone", birth_date=date(1970, 5, 6),
+                       zip_code="10001")
+    make_referral(patient=ada, source_partner=gym)  # rows there before the import
+    rows = ("R5,2024-01-20,Eli,Stone,5/6/1970,,,Core Gym,Westside Clinic,,contacted,\n"
+            "R6,2024-02-02,Eli,Stone,5/6/1970,,,Core Gym,Westside Clinic,,closed_lost,\n"
+            "R7,2024-02-03,Fay,Gray,,,,Core Gym,Main Street Clinic,Physical therapy,"
+            "scheduled,\n")
+    job = job_commit(job=start(write, setup, HEADER + GOOD + rows, mode=mode))
+    assert job.status == JobStatus.DONE, job.message
+    assert rollup_check() == []
+    assert rollup_triggers_installed()
+    zips: dict[str, int] = {}
+    for z in MonthlyZipStat.objects.filter(month__lt=202403):
+        zips[z.zip5] = zips.get(z.zip5, 0) + z.received
+    assert zips == {"80203": 2, "10001": 2, "": 3}  # Ada x2 (R1, R3), Eli x2; Bea, Cy, Fay
+    gym_rows = MonthlyPartnerStat.objects.filter(partner_id=gym.pk, month__lt=202403)
+    assert sum(r.received for r in gym_rows) == 3 and sum(r.lost for r in gym_rows) == 1
+    assert SpeedHistogram.objects.filter(partner_category="gym_trainer",
+                                         owner_id=users["outreach"].pk, measure="c",
+                                         bucket=0).exists()
+    assert eli.referrals.count() == 2 and ada.referrals.count() == 3
+
+
+@pytest.mark.parametrize("mode", [ImportMode.ALL_OR_NOTHING, ImportMode.GOOD_ROWS])
+def test_the_connection_gets_its_sqlite_settings_back(write, setup, mode):
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite settings")
+
+    def settings() -> tuple:
+        with connection.cursor() as cursor:
+            return tuple(cursor.execute(f"PRAGMA {name}").fetchone()[0]
+                         for name in ("cache_size", "temp_store", "synchronous"))
+
+    before = settings()
+    job = job_commit(job=start(write, setup, HEADER + GOOD, mode=mode))
+    assert job.status == JobStatus.DONE, job.message
+    assert settings() == before
+
+
 def _indexes() -> set[str]:
     from django.db import connection
 

@@ -1,6 +1,7 @@
 """The monthly rollup stays exact after every kind of write, and the stage times and local
 month are set the way reports count them."""
 
+import math
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -26,7 +27,14 @@ from refnet.reports.models import (
     MonthlyZipStat,
     SpeedHistogram,
 )
-from refnet.reports.rollup import local_month, rollup_check, rollup_rebuild
+from refnet.reports.rollup import (
+    RollupTally,
+    delay_bucket,
+    local_month,
+    more_rollups,
+    rollup_check,
+    rollup_rebuild,
+)
 
 NOW = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)
 
@@ -231,6 +239,57 @@ def test_random_writes_keep_rollup_exact(seed, users, location, other_location,
     rollup_rebuild()
     after = {(r.month, r.location_id, r.received) for r in MonthlyReferralStat.objects.all()}
     assert before == after
+
+
+def _stages(referral: Referral) -> tuple:
+    """RollupTally's stages of a saved referral."""
+    def bucket(moment):
+        if moment is None:
+            return None
+        if connection.vendor == "sqlite":  # strftime('%s'): whole seconds, subtracted
+            return delay_bucket(int(moment.timestamp())
+                                - int(referral.received_at.timestamp()))
+        return delay_bucket(math.floor((moment - referral.received_at).total_seconds()))
+
+    return (referral.status, bucket(referral.contacted_at), referral.scheduled_at is not None,
+            bucket(referral.seen_at))
+
+
+@time_machine.travel(NOW, tick=True)
+@pytest.mark.parametrize("seed", [4, 5])
+def test_a_tally_counts_what_the_insert_triggers_count(seed, users, location,
+                                                       other_location, make_partner,
+                                                       make_patient):
+    """RollupTally (the import's way on SQLite: count in Python, upsert per key) gives
+    every rollup table what the triggers gave it, for referrals of every kind: with and
+    without source, service line or ZIP, at every stage, with delays across the speed
+    buckets, under partners whose kind, category and owner moved."""
+    rng = random.Random(seed)
+    _random_writes(rng, 60, users=users, location=location, other_location=other_location,
+                   make_partner=make_partner, make_patient=make_patient)
+    referrals = list(Referral.objects.select_related("patient"))
+    assert referrals
+    tables = [MonthlyReferralStat._meta.db_table] + [r.table for r in more_rollups()]
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"DELETE FROM {table}")
+    assert rollup_check() != []
+    # In two writes (new keys, then keys already there), the first in two batches.
+    rng.shuffle(referrals)
+    tally = RollupTally()
+    half = len(referrals) // 2
+    for n, part in enumerate((referrals[:half // 2], referrals[half // 2:half],
+                              referrals[half:])):
+        tally.add([r.received_month for r in part], [r.location_id for r in part],
+                  [r.service_line_id for r in part], [r.source_partner_id for r in part],
+                  [(r.patient.zip_code or "")[:5] for r in part], [_stages(r) for r in part])
+        if n:
+            tally.write()
+    assert not tally
+    assert rollup_check() == []
+    assert SpeedHistogram.objects.exclude(bucket=0).exists()  # not only zero delays
+    assert MonthlyZipStat.objects.exclude(zip5="").exists() or not Patient.objects.exclude(
+        zip_code="").filter(referrals__isnull=False).exists()
 
 
 def test_seed_then_rollup_exact(db):
