@@ -40,6 +40,7 @@ SOURCE_WORDS = ("Smith Johnson Williams Brown Jones Garcia Miller Davis Rodrigue
                 "Hernandez Lopez Gonzalez Wilson Anderson Thomas Taylor Moore Jackson Martin "
                 "Family Orthopedic Sports Spine Dr. Urgent Pediatric Chiropractic Denver "
                 "Aurora").split()
+LIST_STATUSES = ("received", "contacted", "scheduled", "")
 REFERRAL_LINK = re.compile(r'href="/referrals/(\d+)/"')
 PARTNER_LINK = re.compile(r'href="/partners/(\d+)/"')
 REPORT_LINK = re.compile(r'href="/reports/r/([a-z0-9_-]+)/"')
@@ -109,7 +110,7 @@ def main() -> int:
     slugs = sorted(set(REPORT_LINK.findall(get("report_list", "/reports/r/"))))
 
     urls: dict[str, Callable[[], str]] = {
-        "list": lambda: (f"/referrals/?status={rng.choice(['received', 'contacted', 'scheduled', ''])}"
+        "list": lambda: (f"/referrals/?status={rng.choice(LIST_STATUSES)}"
                          f"&page={rng.randint(1, 5)}"),
         "detail": lambda: f"/referrals/{rng.choice(referral_ids)}/",
         "board": lambda: "/referrals/board/",
