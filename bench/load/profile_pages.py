@@ -12,7 +12,8 @@ referral list, referrals picked from the list, partners from a search, one of th
 reports...), and the figures per page are: CPU ms per request (time.process_time of this
 process, which includes the middleware stack and the test client's own small overhead),
 wall ms, and SQL queries per request. `--profile PAGE` runs cProfile over that page's
-requests and prints the functions with the most cumulative and own time.
+requests and prints the functions with the most cumulative and own time; `--sql PAGE`
+prints the SQL of one request of that page with each query's time.
 
 The weighted mean uses each page's share of the scenario's requests (WEIGHTS, derived from
 the locustfile's user weights, task weights and pauses; requests/s at 110 users), counting
@@ -76,6 +77,7 @@ def main() -> int:
     parser.add_argument("--profile", default="", help="cProfile this page")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--sql", default="", help="print the SQL of one request of this page")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "refnet.settings")
     import django
@@ -123,6 +125,14 @@ def main() -> int:
         "directory": lambda: f"/partners/?page={rng.randint(1, 20)}",
         "network": lambda: "/network/",
     }
+    if args.sql:
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            get(args.sql, urls[args.sql]())
+        for q in captured.captured_queries:
+            print(f"{float(q['time']) * 1000:7.1f} ms  {q['sql'][:600]}")
+        return 0
     pages = [p for p in args.pages.split(",") if p]
     if args.profile:
         pages = [args.profile]

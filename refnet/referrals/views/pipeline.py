@@ -55,7 +55,8 @@ def referral_list(request: HttpRequest) -> HttpResponse:
         unresolved_only=data.get("unresolved", False),
         reached=data.get("reached", ""),
     )
-    page = Paginator(referrals, selectors.PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(referrals.only(*selectors.LIST_PAGE_FIELDS),
+                     selectors.PAGE_SIZE).get_page(request.GET.get("page"))
     audit_patients(request=request, patient_ids=[r.patient_id for r in page],
                    action=AuditAction.QUERY, what="referrals:list")
     return render(request, "referrals/list.html", {
