@@ -156,6 +156,12 @@ class Partner(models.Model):
         indexes = [
             models.Index(fields=["kind", "stage"]),
             models.Index(fields=["owner", "stage"]),
+            # The directory pages through live partners (merged_into and removed_at null)
+            # by name: this walks them in order instead of sorting all of them for every
+            # page (20,000: ~10 ms on SQLite). Not a partial index: without exact table
+            # statistics SQLite would rather take merged_into's own index and sort.
+            models.Index(fields=["merged_into", "removed_at", "name", "id"],
+                         name="partner_live_by_name"),
         ]
 
     def __str__(self) -> str:
