@@ -49,6 +49,20 @@ def test_shows_columns_newest_first(list_page, make_referral, make_patient, serv
     assert response.context["nav"] == "referrals"
 
 
+def test_received_times_read_as_on_a_clock_and_names_are_escaped(list_page, make_referral,
+                                                                 make_patient):
+    for hour, minute in [(0, 5), (12, 30), (15, 7)]:
+        make_referral(patient=make_patient("<b>Bo</b>", f"H{hour}"),
+                      received_at=local(2025, 3, 1, hour, minute))
+
+    html = list_page().content.decode()
+
+    for text in ["03/01/2025 12:05 AM", "03/01/2025 12:30 PM", "03/01/2025 3:07 PM",
+                 'aria-label="Referral #', "&lt;b&gt;Bo&lt;/b&gt; H15"]:
+        assert text in html
+    assert "<b>Bo" not in html
+
+
 def test_unresolved_source_shows_badge_with_patients_words(list_page, location, make_patient):
     referral_record(patient=make_patient(), source_unknown=True, source_text="the gym guy",
                     location=location, by=None)
