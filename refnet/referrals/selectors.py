@@ -83,6 +83,7 @@ def referrals_unresolved_source() -> QuerySet[Referral]:
 # --- The pipeline: list, board, detail and patient pages -------------------------------
 
 PAGE_SIZE = 50
+LIST_COUNT_CAP = 20_000  # the list counts this far, then says "more than" (a multiple of 50)
 BOARD_CARDS = 25
 BOARD_CLOSED_DAYS = 30
 OPEN = "open"  # a status filter value meaning "any open status"
