@@ -8,10 +8,10 @@ opens these pages all day). The HTML is what partners/list.html wrote for a row.
 from __future__ import annotations
 
 from django import template
-from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from refnet.links import id_url
 from refnet.partners.models import Partner
 
 register = template.Library()
@@ -31,7 +31,7 @@ def partner_row(partner: Partner, referrals_12m: int) -> SafeString:
         "      <td>{}</td>\n"
         '      <td class="num referrals-12m">{}</td>\n'
         "    </tr>",
-        partner.pk, reverse("partners:detail", args=[partner.pk]), partner.name, do_not_contact,
+        partner.pk, id_url("partners:detail", partner.pk), partner.name, do_not_contact,
         partner.get_kind_display(),
         partner.get_category_display() or "—",
         partner.stage, partner.get_stage_display(),
