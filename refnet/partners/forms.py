@@ -9,6 +9,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 
 from refnet.accounts.models import User
+from refnet.widgets import Select
 
 from .models import BusinessCategory, Contact, Partner, PartnerKind, Stage, Tag
 
@@ -47,13 +48,16 @@ class DirectoryFilterForm(forms.Form):
     ignored rather than emptying the page."""
 
     q = forms.CharField(label="Name", required=False, max_length=200)
-    kind = forms.ChoiceField(choices=[("", "Any kind"), *PartnerKind.choices], required=False)
+    kind = forms.ChoiceField(choices=[("", "Any kind"), *PartnerKind.choices], required=False,
+                             widget=Select)
     category = forms.ChoiceField(
-        choices=[("", "Any category"), *BusinessCategory.choices], required=False
+        choices=[("", "Any category"), *BusinessCategory.choices], required=False,
+        widget=Select,
     )
-    stage = forms.ChoiceField(choices=[("", "Any stage"), *Stage.choices], required=False)
+    stage = forms.ChoiceField(choices=[("", "Any stage"), *Stage.choices], required=False,
+                              widget=Select)
     owner = forms.ModelChoiceField(queryset=User.objects.none(), required=False,
-                                   empty_label="Anyone")
+                                   empty_label="Anyone", widget=Select)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")

@@ -156,6 +156,16 @@ class Partner(models.Model):
         indexes = [
             models.Index(fields=["kind", "stage"]),
             models.Index(fields=["owner", "stage"]),
+            # The directory pages through live partners (merged_into and removed_at null)
+            # by name: these walk them in order instead of sorting all of them for every
+            # page (20,000: ~10 ms on SQLite, ~40 ms on PostgreSQL). One for each database:
+            # PostgreSQL orders by an index only past "=" conditions, so it needs the partial
+            # one; SQLite takes a partial index only with exact table statistics (else it
+            # prefers merged_into's own index and sorts), so it needs the other.
+            models.Index(fields=["merged_into", "removed_at", "name", "id"],
+                         name="partner_live_by_name"),
+            models.Index(fields=["name", "id"], name="partner_live_by_name_pg",
+                         condition=Q(merged_into__isnull=True, removed_at__isnull=True)),
         ]
 
     def __str__(self) -> str:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, QuerySet
-from django.db.models.functions import TruncMonth
 from django.http import Http404
 from django.utils import timezone
 
@@ -145,30 +144,24 @@ def partner_monthly_counts(
     partner: Partner, months: int = 24, *, today: date | None = None
 ) -> list[tuple[date, int]]:
     """Referrals from this partner per calendar month (practice time zone), oldest first,
-    for the `months` months ending with the current one; months without any are 0."""
-    from refnet.referrals.models import Referral
+    for the `months` months ending with the current one; months without any are 0.
+
+    Read from the reports' monthly per-partner rollup (kept exact by triggers; its months
+    are practice-local): truncating each referral's date to its month took ~50 ms on
+    SQLite for a partner with a few hundred referrals a month."""
+    from refnet.reports.models import MonthlyPartnerTotal
 
     today = today or timezone.localdate()
     first = _month_start(today, -(months - 1))
-    end = _month_start(today, 1)
-    tz = timezone.get_current_timezone()
-    rows = (
-        Referral.objects.filter(
-            source_partner=partner,
-            received_at__gte=timezone.make_aware(datetime.combine(first, time.min), tz),
-            received_at__lt=timezone.make_aware(datetime.combine(end, time.min), tz),
-        )
-        .annotate(month=TruncMonth("received_at", tzinfo=tz))
-        .values("month")
-        .annotate(n=Count("id"))
-        .order_by("month")
-        .values_list("month", "n")
+    wanted = [_month_start(first, i) for i in range(months)]
+    key = {month: month.year * 100 + month.month for month in wanted}
+    counted = dict(
+        MonthlyPartnerTotal.objects.filter(partner_id=partner.pk,
+                                           month__gte=key[wanted[0]],
+                                           month__lte=key[wanted[-1]])
+        .values_list("month", "received")
     )
-    counted = {timezone.localtime(month, tz).date(): n for month, n in rows}
-    return [
-        (month, counted.get(month, 0))
-        for month in (_month_start(first, i) for i in range(months))
-    ]
+    return [(month, counted.get(key[month], 0)) for month in wanted]
 
 
 def partner_merge_history(partner: Partner) -> QuerySet[PartnerMerge]:

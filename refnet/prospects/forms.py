@@ -8,6 +8,7 @@ from django import forms
 
 from refnet.accounts.models import User
 from refnet.partners.models import PartnerKind, Stage
+from refnet.widgets import Select
 
 from .models import MAX_WEIGHT, CriterionKind, FitCriterion
 from .scoring import SCALE_MAX
@@ -19,8 +20,8 @@ class BoardFilterForm(forms.Form):
     """Whose cards (mine, everyone's, nobody's, one person's) and which kind of partner. A
     bad value falls back to the default rather than emptying the board."""
 
-    owner = forms.ChoiceField(label="Owner", required=False)
-    kind = forms.ChoiceField(label="Kind", required=False,
+    owner = forms.ChoiceField(label="Owner", required=False, widget=Select)
+    kind = forms.ChoiceField(label="Kind", required=False, widget=Select,
                              choices=[("", "Any kind"), *PartnerKind.choices])
 
     def __init__(self, *args: Any, default_owner: str = "all", **kwargs: Any) -> None:

@@ -71,8 +71,13 @@ def _stage_counts(where: dict[str, Any]) -> dict[str, int]:
                     .values_list("stage", "n"))
 
     counts = grouped(Partner.objects.all())
-    for stage, n in grouped(Partner.objects.gone()).items():
-        counts[stage] = counts.get(stage, 0) - n
+    # The gone ones in two parts that an index finds (merged; removed but not merged): as
+    # one "merged OR removed" query SQLite read every partner (~15 ms at 20,000).
+    merged = Partner.objects.filter(merged_into__isnull=False)
+    removed = Partner.objects.filter(merged_into__isnull=True, removed_at__isnull=False)
+    for gone in (merged, removed):
+        for stage, n in grouped(gone).items():
+            counts[stage] = counts.get(stage, 0) - n
     return counts
 
 
@@ -81,11 +86,13 @@ def _column_partners(stage: str, where: dict[str, Any], limit: int) -> list[Part
     table and its score index), then unscored ones, newest first (a backwards walk of the
     primary key that stops after `limit`). One sort over a whole stage joined to the
     scorecards took ~150 ms per column at 100k partners; these take a few ms."""
+    # The scorecards drive (EXISTS, not a join): joined, SQLite started from the partners
+    # and read every live one to find the few scored (~20 ms a column at 20,000).
+    in_column = Partner.objects.filter(pk=OuterRef("partner_id"), stage=stage,
+                                       merged_into__isnull=True, removed_at__isnull=True,
+                                       **where)
     scored_ids = list(
-        FitScorecard.objects.filter(score__isnull=False, partner__stage=stage,
-                                    partner__merged_into__isnull=True,
-                                    partner__removed_at__isnull=True)
-        .filter(**{f"partner__{key}": value for key, value in where.items()})
+        FitScorecard.objects.filter(score__isnull=False).filter(Exists(in_column))
         .order_by("-score", "-partner_id").values_list("partner_id", flat=True)[:limit]
     )
     rows = Partner.objects.select_related("owner", "fit_scorecard")

@@ -8,6 +8,7 @@ from django import forms
 
 from refnet.partners.models import Contact, Partner
 from refnet.practice.models import Location, ServiceLine
+from refnet.widgets import Select
 
 from .models import Outcome, ReferralStatus
 from .selectors import OPEN, REACHED_STAGES
@@ -31,7 +32,7 @@ class ReferralFilterForm(forms.Form):
     """
 
     status = forms.ChoiceField(
-        required=False,
+        required=False, widget=Select,
         choices=[("", "Any status"), (OPEN, "Open (any)"), *ReferralStatus.choices],
     )
     source_name = forms.CharField(required=False, max_length=200, label="Source")
@@ -40,10 +41,12 @@ class ReferralFilterForm(forms.Form):
         error_messages={"invalid_choice": "That source no longer exists."},
     )
     location = forms.ModelChoiceField(
-        queryset=Location.objects.all(), required=False, empty_label="Any location"
+        queryset=Location.objects.all(), required=False, empty_label="Any location",
+        widget=Select,
     )
     service_line = forms.ModelChoiceField(
-        queryset=ServiceLine.objects.all(), required=False, empty_label="Any service line"
+        queryset=ServiceLine.objects.all(), required=False, empty_label="Any service line",
+        widget=Select,
     )
     received_from = forms.DateField(
         required=False, label="Received from", input_formats=DATE_FORMATS, widget=DateInput(),
@@ -55,7 +58,7 @@ class ReferralFilterForm(forms.Form):
     )
     unresolved = forms.BooleanField(required=False, label="Unresolved source only")
     reached = forms.ChoiceField(
-        required=False, label="Reached stage",
+        required=False, label="Reached stage", widget=Select,
         choices=[("", "Any stage"), *((s, s.capitalize()) for s in REACHED_STAGES)],
     )
 
@@ -69,7 +72,8 @@ class ReferralFilterForm(forms.Form):
 
 class BoardFilterForm(forms.Form):
     location = forms.ModelChoiceField(
-        queryset=Location.objects.all(), required=False, empty_label="All locations"
+        queryset=Location.objects.all(), required=False, empty_label="All locations",
+        widget=Select,
     )
 
 

@@ -18,6 +18,7 @@ from refnet.accounts.models import Role
 from refnet.partners.models import BusinessCategory, PartnerKind
 from refnet.practice.models import Location, ServiceLine
 from refnet.referrals.forms import DATE_FORMATS, DateInput
+from refnet.widgets import Select
 
 DATE_ERROR = "Enter a date like 2025-03-31 (year-month-day)."
 
@@ -38,7 +39,7 @@ class DashboardFilterForm(forms.Form):
     month = forms.CharField(required=False, max_length=7, label="Month",
                             widget=forms.TextInput(attrs={"type": "month"}))
     location = forms.ModelChoiceField(queryset=Location.objects.all(), required=False,
-                                      empty_label="All locations")
+                                      empty_label="All locations", widget=Select)
 
     def clean_month(self) -> date | None:
         text = self.cleaned_data.get("month", "").strip()
@@ -91,21 +92,23 @@ class ReportFilterForm(forms.Form):
     """One report's filters. `by_choices` (the report's breakdowns), when given, adds a
     "Break down by" choice."""
 
-    period = forms.ChoiceField(choices=PERIODS, required=False, initial="last_12_months")
+    period = forms.ChoiceField(choices=PERIODS, required=False, initial="last_12_months",
+                               widget=Select)
     start = forms.DateField(required=False, label="From", input_formats=DATE_FORMATS,
                             widget=DateInput(), error_messages={"invalid": DATE_ERROR})
     end = forms.DateField(required=False, label="To", input_formats=DATE_FORMATS,
                           widget=DateInput(), error_messages={"invalid": DATE_ERROR})
-    granularity = forms.ChoiceField(choices=GRANULARITIES, required=False, initial="month")
+    granularity = forms.ChoiceField(choices=GRANULARITIES, required=False, initial="month",
+                                    widget=Select)
     location = forms.ModelChoiceField(queryset=Location.objects.all(), required=False,
-                                      empty_label="All locations")
+                                      empty_label="All locations", widget=Select)
     service_line = forms.ModelChoiceField(queryset=ServiceLine.objects.all(), required=False,
-                                          empty_label="All service lines")
+                                          empty_label="All service lines", widget=Select)
     partner_kind = forms.ChoiceField(choices=[("", "All kinds"), *PartnerKind.choices],
-                                     required=False, label="Partner kind")
+                                     required=False, label="Partner kind", widget=Select)
     category = forms.ChoiceField(choices=[("", "All categories"), *BusinessCategory.choices],
-                                 required=False)
-    owner = forms.ChoiceField(required=False, label="Owner")
+                                 required=False, widget=Select)
+    owner = forms.ChoiceField(required=False, label="Owner", widget=Select)
 
     def __init__(self, *args: Any, by_choices: list[tuple[str, str]] | None = None,
                  granularities: list[str] | None = None, **kwargs: Any) -> None:
@@ -118,7 +121,7 @@ class ReportFilterForm(forms.Form):
                 g for g in GRANULARITIES if g[0] in granularities]
         if by_choices:
             self.fields["by"] = forms.ChoiceField(choices=by_choices, required=False,
-                                                  label="Break down by")
+                                                  label="Break down by", widget=Select)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

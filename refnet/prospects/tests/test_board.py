@@ -53,3 +53,23 @@ def test_limit_shows_the_top_cards_and_counts_the_rest(make_partner, users):
     [prospect, *_] = pipeline_board(limit=3)
     assert (prospect.count, len(prospect.cards), prospect.more) == (4, 3, 1)
     assert [c.partner.name for c in prospect.cards] == ["P3", "P2", "P1"]  # newest first
+
+
+def test_removed_and_merged_partners_are_neither_counted_nor_shown(make_partner, users):
+    from refnet.partners.services import partner_remove
+
+    otto = users["outreach"]
+    kept, gone, dup = (make_partner(n, owner=otto) for n in ("Kept", "Gone", "Dup"))
+    scorecard_save(partner=gone, answers={"population_age": 4}, by=otto)
+    scorecard_save(partner=kept, answers={"population_age": 1}, by=otto)
+    partner_remove(partner=gone, by=otto, reason="closed")
+    partner_merge(survivor=kept, duplicate=dup, by=otto)
+    moved = make_partner("Moved on", owner=otto)
+    scorecard_save(partner=moved, answers={"population_age": 4}, by=otto)
+    partner_stage_move(partner=moved, to_stage="contacted", by=otto)
+
+    for board in (pipeline_board(), pipeline_board(owner=otto)):
+        columns = {c.stage: c for c in board}
+        assert columns["prospect"].count == 1
+        assert [c.partner.name for c in columns["prospect"].cards] == ["Kept"]
+        assert [c.partner.name for c in columns["contacted"].cards] == ["Moved on"]

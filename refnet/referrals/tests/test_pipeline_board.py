@@ -3,6 +3,8 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -96,3 +98,28 @@ def test_filter_by_location(board, make_referral, make_patient, other_location):
 
     assert columns(response)["received"] == (1, ["Bea West"])
     assert "Board · Westside Clinic" in response.content.decode()
+
+
+def test_query_count_does_not_grow_with_cards(board, make_referral, make_patient,
+                                              make_partner, other_location, users):
+    """Every card shows its patient, location and source: none of them is a query per card,
+    per column or per location."""
+    def count_queries() -> tuple[int, str]:
+        with CaptureQueriesContext(connection) as ctx:
+            response = board()
+        return len(ctx.captured_queries), response.content.decode()
+
+    make_referral(patient=make_patient("Ann", "First"))
+    board()  # the first request after login also loads and updates the session
+    few, _ = count_queries()
+    cora = users["coordinator"]
+    for i in range(6):
+        referral = make_referral(patient=make_patient(f"P{i}", "Card"),
+                                 source_partner=make_partner(f"Partner {i}"),
+                                 location=other_location)
+        move(referral, *["contacted", "scheduled", "seen", "closed_won"][:i % 5], by=cora)
+
+    many, html = count_queries()
+
+    assert many == few
+    assert "P5 Card" in html and "Partner 5" in html and "Westside Clinic" in html

@@ -49,6 +49,20 @@ def test_shows_columns_newest_first(list_page, make_referral, make_patient, serv
     assert response.context["nav"] == "referrals"
 
 
+def test_received_times_read_as_on_a_clock_and_names_are_escaped(list_page, make_referral,
+                                                                 make_patient):
+    for hour, minute in [(0, 5), (12, 30), (15, 7)]:
+        make_referral(patient=make_patient("<b>Bo</b>", f"H{hour}"),
+                      received_at=local(2025, 3, 1, hour, minute))
+
+    html = list_page().content.decode()
+
+    for text in ["03/01/2025 12:05 AM", "03/01/2025 12:30 PM", "03/01/2025 3:07 PM",
+                 'aria-label="Referral #', "&lt;b&gt;Bo&lt;/b&gt; H15"]:
+        assert text in html
+    assert "<b>Bo" not in html
+
+
 def test_unresolved_source_shows_badge_with_patients_words(list_page, location, make_patient):
     referral_record(patient=make_patient(), source_unknown=True, source_text="the gym guy",
                     location=location, by=None)
@@ -204,3 +218,28 @@ def test_query_count_does_not_grow_with_rows(list_page, make_referral, make_pati
         add(i)
 
     assert count_queries() == few
+
+
+def test_counts_up_to_the_cap_then_says_more_than(list_page, make_referral, make_patient,
+                                                 make_partner, monkeypatch):
+    """Past LIST_COUNT_CAP the list does not count every referral: it says "more than" and
+    offers pages up to the cap."""
+    from refnet.referrals import selectors
+
+    monkeypatch.setattr(selectors, "LIST_COUNT_CAP", 100)
+    patient, partner = make_patient(), make_partner()
+    for i in range(100):
+        make_referral(patient=patient, source_partner=partner,
+                      received_at=local(2025, 1, 1, 8) + timezone.timedelta(hours=i))
+
+    exact = list_page().content.decode()
+    make_referral(patient=patient, source_partner=partner, received_at=local(2025, 2, 1, 8))
+    first, second = list_page(), list_page(page=2)
+
+    assert "100 referrals, newest first" in exact and "Page 1 of 2" in exact
+    html = first.content.decode()
+    assert "More than 100 referrals, newest first" in html
+    assert "Page 1<" in html and "Page 1 of" not in html
+    assert "?page=2" in html
+    assert len(second.context["page"]) == 50
+    assert "Older" not in second.content.decode()

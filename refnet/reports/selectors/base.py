@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils import timezone
 
 from refnet.accounts.permissions import Cap, has_cap
@@ -300,10 +301,16 @@ def may_see_rows(user: Any) -> bool:
     return user is not None and has_cap(user, Cap.REFERRALS_VIEW)
 
 
+@lru_cache(maxsize=8)
+def _referral_list_path(script_prefix: str) -> str:
+    return reverse("referrals:list")
+
+
 def referral_list_url(start: date, end: date, **params: Any) -> str:
+    # A report links most of its rows (hundreds): reverse() once, not once a row.
     query = {k: v for k, v in params.items() if v not in (None, "")}
     query.update(received_from=f"{start:%Y-%m-%d}", received_to=f"{end:%Y-%m-%d}")
-    return f"{reverse('referrals:list')}?{urlencode(query)}"
+    return f"{_referral_list_path(get_script_prefix())}?{urlencode(query)}"
 
 
 def base_params(f: ReportFilter) -> dict[str, Any]:

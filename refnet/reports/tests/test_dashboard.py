@@ -9,6 +9,7 @@ import time_machine
 from django.urls import reverse
 
 from refnet.followups.models import FollowUp, RuleKind
+from refnet.referrals.models import Referral
 from refnet.referrals.services import referral_transition
 from refnet.reports.dashboard import dashboard
 
@@ -90,6 +91,32 @@ def test_top_and_new_referrers(practice):
     assert board.new_referrers_total == 1
     feb = dashboard(month=date(2025, 2, 1), now=NOW)
     assert feb.new_referrers_total == 0  # Smith's first referral was March 2024
+
+
+def test_referrers_by_location_ties_by_name_and_a_move_between_partners(
+        practice, location, other_location, make_partner, make_referral):
+    from refnet.reports.dashboard import new_referrers, top_referrers
+
+    with time_machine.travel(NOW, tick=False):
+        zed, abe = make_partner("Zed Clinic"), make_partner("Abe Clinic")
+        for partner in (zed, zed, abe, abe):
+            make_referral(source_partner=partner, received_at=at(2025, 3, 14))
+        march = date(2025, 3, 1)
+
+        top = top_referrers(march, location_id=None, limit=3)
+        here = top_referrers(march, location_id=location.pk)
+        there, there_total = new_referrers(march, location_id=other_location.pk)
+        # The referral's source is corrected: the rollup follows, so do the figures.
+        Referral.objects.filter(source_partner=abe).update(source_partner=zed)
+        after = top_referrers(march, location_id=None)
+
+    assert [(r.name, r.referrals) for r in top] == [
+        ("Abe Clinic", 2), ("John Smith, MD", 2), ("Zed Clinic", 2)]
+    assert [r.name for r in here] == ["Abe Clinic", "John Smith, MD", "Zed Clinic"]
+    assert ([r.name for r in there], there_total) == (["Peak Fitness Gym"], 1)
+    assert [(r.name, r.referrals) for r in after][:2] == [("Zed Clinic", 4),
+                                                          ("John Smith, MD", 2)]
+    assert "Abe Clinic" not in [r.name for r in after]
 
 
 def test_gone_quiet_and_overdue_by_owner(practice, users):
