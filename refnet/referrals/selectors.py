@@ -65,8 +65,8 @@ def _patients_by_name(words: list[str], limit: int) -> list[Patient]:
                  _name_prefix("first_name_key", words[0])]
     else:
         a, b = words[0], words[-1]
-        sides = [_name_prefix("last_name_key", a) & Q(first_name_key__startswith=b),
-                 _name_prefix("last_name_key", b) & Q(first_name_key__startswith=a)]
+        sides = [_name_prefix("last_name_key", a) & _name_prefix("first_name_key", b),
+                 _name_prefix("last_name_key", b) & _name_prefix("first_name_key", a)]
     # Only the indexed columns, so that each side reads its index alone (a common first
     # name sorts a few thousand index entries, not table rows).
     keys = sorted({key for cond in sides
