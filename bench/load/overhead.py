@@ -8,7 +8,8 @@ for each endpoint --repeat times and prints, per endpoint, the CPU time of this 
 per request (time.process_time: the database's own work is in it for SQLite, not for
 PostgreSQL, whose server runs elsewhere), the wall time and the queries per request.
 "/" (a redirect to the intake page) is the fixed cost every request pays: middleware,
-session, user, role checks. --profile NAME prints a cProfile of that endpoint.
+session, user, role checks. After each request the connection is closed or kept as the
+server does (CONN_MAX_AGE). --profile NAME prints a cProfile of that endpoint.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def main() -> int:
     import django
 
     django.setup()
-    from django.db import connection
+    from django.db import close_old_connections, connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
@@ -64,6 +65,15 @@ def main() -> int:
                 "new_last_name": rng.choice(WORDS), "new_birth_date": "1970-01-15",
                 "source_mode": "unknown", "source_text": "a friend"}
 
+    def served(request):
+        """As under gunicorn: the request_finished signal closes the database connection
+        unless CONN_MAX_AGE keeps it (the test client turns that signal off)."""
+        def call():
+            response = request()
+            close_old_connections()
+            return response
+        return call
+
     endpoints = {
         "fixed (/ redirect)": lambda: client.get("/", secure=True),
         "intake (page)": lambda: client.get("/referrals/intake/", secure=True),
@@ -74,6 +84,7 @@ def main() -> int:
             secure=True),
         "intake: save": lambda: client.post("/referrals/intake/", save_data(), secure=True),
     }
+    endpoints = {name: served(call) for name, call in endpoints.items()}
     if args.only:
         wanted = args.only.split(",")
         endpoints = {k: v for k, v in endpoints.items() if any(w in k for w in wanted)}
