@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -72,14 +73,17 @@ def intake(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _page(request, form, status=422)
     try:
-        referral = referral_record(by=request.user, **form.service_kwargs())
+        # The referral and its audit row in one transaction: one write lock taken once
+        # (SQLite), and no referral is ever saved without its row in the audit log.
+        with transaction.atomic():
+            referral = referral_record(by=request.user, **form.service_kwargs())
+            audit_patients(request=request, patient_ids=[referral.patient_id],
+                           action=AuditAction.CREATE, what=f"referral:{referral.pk}")
     except ValidationError as error:
         for key, problems in error.message_dict.items():
             field = _ERROR_FIELDS.get(key)
             form.add_error(field if field in form.fields else None, problems)
         return _page(request, form, status=422)
-    audit_patients(request=request, patient_ids=[referral.patient_id],
-                   action=AuditAction.CREATE, what=f"referral:{referral.pk}")
     source = referral.source_partner or "an unknown source (on the ask-again list)"
     messages.success(request, format_html(
         'Saved: {} from {}. <a href="{}">Open referral #{}</a>', referral.patient, source,
