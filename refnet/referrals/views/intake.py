@@ -37,8 +37,9 @@ _ERROR_FIELDS = {
 
 
 def _initial(request: HttpRequest) -> dict:
-    location = request.user.default_location or Location.objects.filter(is_active=True).first()
-    return {"location": location}
+    location_id = request.user.default_location_id or (
+        Location.objects.filter(is_active=True).values_list("pk", flat=True).first())
+    return {"location": location_id}
 
 
 def _page(request: HttpRequest, form: IntakeForm, status: int = 200) -> HttpResponse:
@@ -48,7 +49,7 @@ def _page(request: HttpRequest, form: IntakeForm, status: int = 200) -> HttpResp
     chosen_patient = form["patient"].value()
     chosen_partner = form["source_partner"].value()
     context = {
-        "form": form,
+        "form": form.read_choices_once(),
         "nav": "intake",
         "ask_again": ask_again,
         "chosen_patient": _safe_get(form.fields["patient"].queryset, chosen_patient),
