@@ -72,3 +72,25 @@ def test_a_save_is_one_transaction_with_its_audit_row(desk, location, make_patie
     if connection.vendor == "sqlite":
         begins = [q for q in queries if q["sql"].startswith("BEGIN")]
         assert len(begins) == 1  # the write lock is taken once per save
+
+
+def test_the_blank_form_rendered_once_still_follows_locations_and_the_user(
+        login, users, location, other_location, service_line):
+    desk = login("front_desk")
+    first = desk.get(INTAKE).content.decode()
+    assert "Main Street Clinic" in first and "Westside Clinic" in first
+    assert "Physical therapy" in first
+    other_location.name = "Eastside Clinic"
+    other_location.save()
+    service_line.is_active = False
+    service_line.save()
+    again = desk.get(INTAKE).content.decode()
+    assert "Eastside Clinic" in again and "Westside Clinic" not in again
+    assert "Physical therapy" not in again
+    users["front_desk"].default_location = other_location
+    users["front_desk"].save()
+    mine = desk.get(INTAKE).content.decode()
+    assert f'<option value="{other_location.pk}" selected>' in mine
+    # The reason box (clinical): every role that records referrals may see it.
+    assert "Reason for referral" in mine
+    assert "Reason for referral" in login("coordinator").get(INTAKE).content.decode()

@@ -7,6 +7,8 @@ as the user types (static/refnet/intake.js drives them from the keyboard).
 
 from __future__ import annotations
 
+import hashlib
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,7 +19,7 @@ from django.utils.html import format_html
 
 from refnet.accounts.audit import audit_patients
 from refnet.accounts.models import AuditAction
-from refnet.accounts.permissions import Cap, requires
+from refnet.accounts.permissions import Cap, has_cap, requires
 from refnet.partners.models import Partner, PartnerKind
 from refnet.partners.search import partners_search
 from refnet.practice.models import Location
@@ -48,8 +50,10 @@ def _page(request: HttpRequest, form: IntakeForm, status: int = 200) -> HttpResp
                    action=AuditAction.QUERY, what="intake:ask-again")
     chosen_patient = form["patient"].value()
     chosen_partner = form["source_partner"].value()
+    form.read_choices_once()
     context = {
-        "form": form.read_choices_once(),
+        "form": form,
+        "blank_form_key": _blank_form_key(request, form),
         "nav": "intake",
         "ask_again": ask_again,
         "chosen_patient": _safe_get(form.fields["patient"].queryset, chosen_patient),
@@ -57,6 +61,21 @@ def _page(request: HttpRequest, form: IntakeForm, status: int = 200) -> HttpResp
         "business_kinds": [PartnerKind.LOCAL_BUSINESS, PartnerKind.COMMUNITY_ORG],
     }
     return render(request, "referrals/intake.html", context, status=status)
+
+
+def _blank_form_key(request: HttpRequest, form: IntakeForm) -> str | None:
+    """For a form nobody filled in yet: a key naming everything its fields' HTML depends
+    on (the location and service-line choices, the preselected location, whether the
+    reason box is shown), so that the page renders them once per process, not per request
+    (two dozen widgets are most of this busy page's CPU). None for a filled-in form."""
+    if form.is_bound:
+        return None
+    parts = (
+        [(str(value), str(label)) for value, label in form.fields["location"].choices],
+        [(str(value), str(label)) for value, label in form.fields["service_line"].choices],
+        str(form["location"].value()), has_cap(request.user, Cap.CLINICAL_VIEW),
+    )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 def _safe_get(queryset, pk):
