@@ -42,9 +42,13 @@ def _name_prefix(field: str, word: str) -> Q:
     """`field` starts with `word`, written so that a B-tree index on `field` serves it on
     SQLite and PostgreSQL: a range (word <= field < the next prefix) the index can seek,
     plus the LIKE that makes the range exact under any collation."""
-    following = word[:-1] + chr(ord(word[-1]) + 1)
-    return Q(**{f"{field}__gte": word, f"{field}__lt": following,
-                f"{field}__startswith": word})
+    cond = Q(**{f"{field}__gte": word, f"{field}__startswith": word})
+    following = ord(word[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:  # surrogates cannot be stored: the next one is U+E000
+        following = 0xE000
+    if following <= 0x10FFFF:
+        cond &= Q(**{f"{field}__lt": word[:-1] + chr(following)})
+    return cond
 
 
 def _patients_by_name(words: list[str], limit: int) -> list[Patient]:

@@ -45,6 +45,14 @@ def test_accents_and_case_do_not_matter(make_patient):
     assert names(patients_find("núñ")) == ["Núñez, José"]
 
 
+def test_a_name_ending_in_the_last_characters_of_a_range_is_searched_not_refused(
+        make_patient):
+    make_patient("Ada", "Zed\ud7ff")
+    assert names(patients_find("zed\ud7ff")) == ["Zed\ud7ff, Ada"]
+    assert names(patients_find("zed\U0010ffff")) == ["Zed\ud7ff, Ada"]
+    assert names(patients_find("\U0010ffff\ud7ff")) == []
+
+
 def test_a_search_is_a_fixed_handful_of_queries_however_many_match(login, make_patient):
     client = login("front_desk")
     client.get(URL, {"q": "warm"})  # the session and user are loaded, as on a busy desk
