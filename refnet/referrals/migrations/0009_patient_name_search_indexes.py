@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('referrals', '0006_board_closed_index'),
+        ('referrals', '0008_live_indexes'),
     ]
 
     operations = [
