@@ -3,6 +3,18 @@
 from django.db import migrations, models
 
 
+def analyze(apps, schema_editor):
+    """SQLite: give the query planner statistics for the indexes added since the tables were
+    last analyzed (0008's live indexes, these two). Without them SQLite takes an index it
+    knows nothing about for selective: the intake's "who can we thank" counted a year of
+    referrals through (removed_at, received_at) instead of the source's own index, 85 ms
+    instead of 4 ms at 400,000 referrals. PostgreSQL plans from column statistics that
+    autovacuum keeps."""
+    if schema_editor.connection.vendor == "sqlite":
+        schema_editor.execute("ANALYZE referrals_referral")
+        schema_editor.execute("ANALYZE referrals_patient")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -22,4 +34,5 @@ class Migration(migrations.Migration):
             model_name='patient',
             index=models.Index(fields=['first_name_key', 'last_name_key', 'id'], name='patient_first_last_id'),
         ),
+        migrations.RunPython(analyze, migrations.RunPython.noop, elidable=True),
     ]
