@@ -12,7 +12,6 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -84,56 +83,71 @@ def _head() -> AuditChainHead:
     return head
 
 
+def _head_locked(cursor) -> str:
+    """The chain head's last hash, locked for this transaction (PostgreSQL: the head row's
+    lock; SQLite: the IMMEDIATE transaction already holds the only write lock). One plain
+    statement: on SQLite every statement inside the write lock delays every other writer."""
+    table = connection.ops.quote_name(AuditChainHead._meta.db_table)
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    cursor.execute(f"SELECT last_hash FROM {table} WHERE id = 1{lock}")
+    row = cursor.fetchone()
+    return row[0] if row is not None else _head().last_hash
+
+
 def audit_append_values(rows: Sequence[tuple]) -> int:
     """Append rows given as tuples in VALUE_COLUMNS order (`at` may be None for now):
-    chain them in Python, insert them in one go, move the head. Returns how many."""
+    chain them in Python, insert them in one go, move the head. Returns how many.
+
+    Everything that does not need the chain head is prepared before the transaction, so
+    that the write lock is held for three statements and the hashing in between."""
     if not rows:
         return 0
     now = timezone.now()
     table = connection.ops.quote_name(AuditEvent._meta.db_table)
+    head_table = connection.ops.quote_name(AuditChainHead._meta.db_table)
     columns = (*VALUE_COLUMNS, "prev_hash", "hash")
+    adapted: dict = {}  # a bulk append repeats one time: adapt it once
+    prepared = []
+    for at, user_id, username, patient_id, action, what, address, path in rows:
+        at = at or now
+        if at not in adapted:
+            adapted[at] = connection.ops.adapt_datetimefield_value(at)
+        prepared.append((at, adapted[at], user_id, username, patient_id, str(action), what,
+                         canonical_address(address), path))
+    one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    head_sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+    per = _ROWS_PER_INSERT[connection.vendor]
     # savepoint=False: inside a caller's transaction (most writes) this costs no SAVEPOINT
     # round trips; a failure here fails the caller's transaction, as it should.
-    with transaction.atomic(savepoint=False):
-        head = _head()
-        prev = head.last_hash
+    with transaction.atomic(savepoint=False), connection.cursor() as cursor:
+        prev = _head_locked(cursor)
         chained = []
-        adapted: dict = {}  # a bulk append repeats one time: adapt it once
-        for at, user_id, username, patient_id, action, what, address, path in rows:
-            at = at or now
-            if at not in adapted:
-                adapted[at] = connection.ops.adapt_datetimefield_value(at)
-            address = canonical_address(address)
-            action = str(action)
+        for at, at_db, user_id, username, patient_id, action, what, address, path in prepared:
             digest = row_hash(prev_hash=prev, at=at, user_id=user_id, username=username,
                               patient_id=patient_id, action=action, what=what,
                               address=address, path=path)
-            chained.append((adapted[at], user_id, username, patient_id, action, what, address,
+            chained.append((at_db, user_id, username, patient_id, action, what, address,
                             path, prev, digest))
             prev = digest
-        one = "(" + ", ".join(["%s"] * len(columns)) + ")"
-        head_sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
-        per = _ROWS_PER_INSERT[connection.vendor]
         last_id = None
-        with connection.cursor() as cursor:
-            if connection.vendor == "sqlite" and len(chained) > _SQLITE_EXECUTEMANY_FROM:
-                # A bulk (an import batch): multi-row INSERTs on the driver's cursor
-                # (refnet.bulk); under the lock, the highest id is the new head.
-                sqlite_insert_rows(table, columns, chained)
-                cursor.execute(f"SELECT MAX(id) FROM {table}")
-                last_id = cursor.fetchone()[0]
-                chained_left: list = []
-            else:
-                chained_left = chained
-            # Multi-row INSERTs RETURNING the ids (SQLite >= 3.35 and PostgreSQL): the
-            # highest is the new head, without another query.
-            for start in range(0, len(chained_left), per):
-                chunk = chained_left[start:start + per]
-                cursor.execute(head_sql + ", ".join([one] * len(chunk)) + " RETURNING id",
-                               [v for row in chunk for v in row])
-                last_id = max(last_id or 0, *(r[0] for r in cursor.fetchall()))
-        AuditChainHead.objects.filter(pk=head.pk).update(
-            last_id=last_id, last_hash=prev, count=F("count") + len(chained))
+        if connection.vendor == "sqlite" and len(chained) > _SQLITE_EXECUTEMANY_FROM:
+            # A bulk (an import batch): multi-row INSERTs on the driver's cursor
+            # (refnet.bulk); under the lock, the highest id is the new head.
+            sqlite_insert_rows(table, columns, chained)
+            cursor.execute(f"SELECT MAX(id) FROM {table}")
+            last_id = cursor.fetchone()[0]
+            chained_left: list = []
+        else:
+            chained_left = chained
+        # Multi-row INSERTs RETURNING the ids (SQLite >= 3.35 and PostgreSQL): the
+        # highest is the new head, without another query.
+        for start in range(0, len(chained_left), per):
+            chunk = chained_left[start:start + per]
+            cursor.execute(head_sql + ", ".join([one] * len(chunk)) + " RETURNING id",
+                           [v for row in chunk for v in row])
+            last_id = max(last_id or 0, *(r[0] for r in cursor.fetchall()))
+        cursor.execute(f"UPDATE {head_table} SET last_id = %s, last_hash = %s, "
+                       f"count = count + %s WHERE id = 1", [last_id, prev, len(chained)])
     return len(chained)
 
 

@@ -75,6 +75,13 @@ class IntakeForm(forms.Form):
     reason = forms.CharField(required=False, label="Reason for referral (clinical)",
                              widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
 
+    def read_choices_once(self) -> IntakeForm:
+        """Before rendering: read the locations and service lines once (a select otherwise
+        queries its choices twice, to decide on `required` and to list the options)."""
+        for name in ("location", "service_line"):
+            self.fields[name].choices = list(iter(self.fields[name].choices))
+        return self
+
     def clean_received_at(self):
         value = self.cleaned_data.get("received_at")
         if value and value > timezone.now() + timedelta(minutes=5):

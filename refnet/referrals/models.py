@@ -42,7 +42,14 @@ class Patient(models.Model):
 
     class Meta:
         ordering = ["last_name", "first_name"]
-        indexes = [models.Index(fields=["last_name_key", "first_name_key"])]
+        # The desk's name search (referrals.selectors.patients_find): one index per side of
+        # "last or first name starts with", each in the order the options are listed.
+        indexes = [
+            models.Index(fields=["last_name_key", "first_name_key", "id"],
+                         name="patient_last_first_id"),
+            models.Index(fields=["first_name_key", "last_name_key", "id"],
+                         name="patient_first_last_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.first_name} {self.last_name}"

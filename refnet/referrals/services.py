@@ -118,7 +118,10 @@ def referral_record(
         priority=priority,
         created_by=by,
     )
-    referral.full_clean()
+    # The related rows are instances read or made just now: checking that each exists
+    # would cost a query apiece inside the write transaction (the foreign keys hold anyway).
+    referral.full_clean(exclude=["patient", "source_partner", "source_contact", "location",
+                                 "service_line", "created_by"])
     referral._history_user = by
     referral.save()
     ReferralEvent.objects.create(

@@ -7,8 +7,11 @@ as the user types (static/refnet/intake.js drives them from the keyboard).
 
 from __future__ import annotations
 
+import hashlib
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,7 +19,7 @@ from django.utils.html import format_html
 
 from refnet.accounts.audit import audit_patients
 from refnet.accounts.models import AuditAction
-from refnet.accounts.permissions import Cap, requires
+from refnet.accounts.permissions import Cap, has_cap, requires
 from refnet.partners.models import Partner, PartnerKind
 from refnet.partners.search import partners_search
 from refnet.practice.models import Location
@@ -36,8 +39,9 @@ _ERROR_FIELDS = {
 
 
 def _initial(request: HttpRequest) -> dict:
-    location = request.user.default_location or Location.objects.filter(is_active=True).first()
-    return {"location": location}
+    location_id = request.user.default_location_id or (
+        Location.objects.filter(is_active=True).values_list("pk", flat=True).first())
+    return {"location": location_id}
 
 
 def _page(request: HttpRequest, form: IntakeForm, status: int = 200) -> HttpResponse:
@@ -46,8 +50,10 @@ def _page(request: HttpRequest, form: IntakeForm, status: int = 200) -> HttpResp
                    action=AuditAction.QUERY, what="intake:ask-again")
     chosen_patient = form["patient"].value()
     chosen_partner = form["source_partner"].value()
+    form.read_choices_once()
     context = {
         "form": form,
+        "blank_form_key": _blank_form_key(request, form),
         "nav": "intake",
         "ask_again": ask_again,
         "chosen_patient": _safe_get(form.fields["patient"].queryset, chosen_patient),
@@ -55,6 +61,21 @@ def _page(request: HttpRequest, form: IntakeForm, status: int = 200) -> HttpResp
         "business_kinds": [PartnerKind.LOCAL_BUSINESS, PartnerKind.COMMUNITY_ORG],
     }
     return render(request, "referrals/intake.html", context, status=status)
+
+
+def _blank_form_key(request: HttpRequest, form: IntakeForm) -> str | None:
+    """For a form nobody filled in yet: a key naming everything its fields' HTML depends
+    on (the location and service-line choices, the preselected location, whether the
+    reason box is shown), so that the page renders them once per process, not per request
+    (two dozen widgets are most of this busy page's CPU). None for a filled-in form."""
+    if form.is_bound:
+        return None
+    parts = (
+        [(str(value), str(label)) for value, label in form.fields["location"].choices],
+        [(str(value), str(label)) for value, label in form.fields["service_line"].choices],
+        str(form["location"].value()), has_cap(request.user, Cap.CLINICAL_VIEW),
+    )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 def _safe_get(queryset, pk):
@@ -72,14 +93,17 @@ def intake(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _page(request, form, status=422)
     try:
-        referral = referral_record(by=request.user, **form.service_kwargs())
+        # The referral and its audit row in one transaction: one write lock taken once
+        # (SQLite), and no referral is ever saved without its row in the audit log.
+        with transaction.atomic():
+            referral = referral_record(by=request.user, **form.service_kwargs())
+            audit_patients(request=request, patient_ids=[referral.patient_id],
+                           action=AuditAction.CREATE, what=f"referral:{referral.pk}")
     except ValidationError as error:
         for key, problems in error.message_dict.items():
             field = _ERROR_FIELDS.get(key)
             form.add_error(field if field in form.fields else None, problems)
         return _page(request, form, status=422)
-    audit_patients(request=request, patient_ids=[referral.patient_id],
-                   action=AuditAction.CREATE, what=f"referral:{referral.pk}")
     source = referral.source_partner or "an unknown source (on the ask-again list)"
     messages.success(request, format_html(
         'Saved: {} from {}. <a href="{}">Open referral #{}</a>', referral.patient, source,

@@ -30,6 +30,7 @@ from refnet.outbox.worker import (
     next_due_at,
     release_claims,
 )
+from refnet.sqlite.base import checkpoint
 
 log = logging.getLogger("refnet.worker")
 
@@ -147,6 +148,8 @@ class Command(BaseCommand):
                 rules = {**(rules if isinstance(rules, dict) else {}), **digests}
         counts = DeliveryCounts() if options["no_deliver"] else deliver_due(
             worker=name, stop=stop, after_batch=lambda: heartbeat(name))
+        # SQLite: the write-ahead log goes back into the database here, not in a request.
+        checkpoint(connection)
         ms = (time.perf_counter() - started) * 1000
         summary = " ".join(f"{k}={v}" for k, v in counts.as_dict().items() if v)
         rule_summary = ""
