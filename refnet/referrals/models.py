@@ -135,6 +135,10 @@ class LiveReferralManager(models.Manager.from_queryset(ReferralQuerySet)):  # ty
         return super().get_queryset().filter(LIVE)
 
 
+# A referral that has not been removed (see ReferralRemoval): what every list reads.
+LIVE = Q(removed_at__isnull=True)
+
+
 class Referral(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="referrals")
     source_partner = models.ForeignKey(
@@ -205,25 +209,29 @@ class Referral(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
         base_manager_name = "all_objects"
-        # Every read through Referral.objects says removed_at IS NULL, so the list, board
-        # and report indexes carry removed_at right after their equality columns: a count
-        # or a newest-first page stays an index-only walk (SQLite does not treat a
-        # partial index's WHERE as covering the column, and would read every row). The
-        # source partner's index is as it was: merges and the rollup triggers read a
-        # partner's referrals, removed ones too.
+        # Every read through Referral.objects says removed_at IS NULL. The list, board and
+        # report indexes are partial (live referrals only) with removed_at as their last
+        # column: SQLite then counts from the index alone (it does not take a partial
+        # index's WHERE as covering the column), and the order columns come before it,
+        # since PostgreSQL does not take "removed_at IS NULL" as an equality for ordering
+        # (with removed_at in the middle it sorted every referral of a status for each
+        # list page: 25 ms -> 1 ms at 400,000). "id" is in them for the (-received_at,
+        # -id) order. The source partner's index is as it was: merges and the rollup
+        # triggers read a partner's referrals, removed ones too.
         indexes = [
             models.Index(fields=["source_partner", "received_at"]),
-            models.Index(fields=["status", "removed_at", "received_at"],
-                         name="referral_live_status"),
-            models.Index(fields=["removed_at", "received_at"], name="referral_live_received"),
-            models.Index(fields=["location", "removed_at", "received_at"],
-                         name="referral_live_location"),
+            models.Index(fields=["status", "received_at", "id", "removed_at"],
+                         name="referral_live_status_id", condition=LIVE),
+            models.Index(fields=["received_at", "id", "removed_at"],
+                         name="referral_live_received_id", condition=LIVE),
+            models.Index(fields=["location", "received_at", "id", "removed_at"],
+                         name="referral_live_location_id", condition=LIVE),
             # The pipeline board's closed columns: closed lately, newest first.
-            models.Index(fields=["status", "removed_at", "status_changed_at"],
-                         name="referral_live_status_closed"),
+            models.Index(fields=["status", "status_changed_at", "id", "removed_at"],
+                         name="referral_live_closed_id", condition=LIVE),
             models.Index(
-                fields=["removed_at", "received_at"], name="referral_live_unresolved",
-                condition=Q(source_status="unresolved"),
+                fields=["received_at", "id", "removed_at"], name="referral_live_unresolved_id",
+                condition=LIVE & Q(source_status="unresolved"),
             ),
         ]
 

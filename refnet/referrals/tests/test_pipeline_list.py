@@ -243,3 +243,33 @@ def test_counts_up_to_the_cap_then_says_more_than(list_page, make_referral, make
     assert "?page=2" in html
     assert len(second.context["page"]) == 50
     assert "Older" not in second.content.decode()
+
+
+@pytest.mark.parametrize("filters", [{"status": "contacted"}, {}, {"location": "loc"}])
+def test_a_list_page_is_read_in_order_from_an_index_not_sorted(filters, make_referral,
+                                                               make_patient, location):
+    """Newest first by (received_at, id), the way every list page asks, straight from an
+    index of live referrals: with the index's columns in another order PostgreSQL sorted
+    every referral of a status for each page (25 ms at 400,000)."""
+    from refnet.referrals.selectors import referrals_list
+
+    patient = make_patient("Ada", "Lovelace")
+    for _ in range(30):
+        make_referral(patient=patient, location=location)
+    kwargs = {"location": location} if filters.get("location") else dict(filters)
+    query = referrals_list(**kwargs)[50:75]
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("ANALYZE")
+            cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+            assert "TEMP B-TREE" not in plan, plan
+            assert "INDEX referral_live_" in plan, plan
+        else:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_bitmapscan = off")
+            cursor.execute("EXPLAIN " + sql, params)
+            plan = " ".join(row[0] for row in cursor.fetchall())
+            assert "Sort" not in plan, plan
+            assert "referral_live_" in plan, plan
