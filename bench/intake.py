@@ -377,6 +377,7 @@ def measure_save(count: int, log: Callable) -> dict[str, Any]:
     from refnet.practice.seed import REFERRAL_FIELDS, TableWriter, stamp_for_vendor
     from refnet.referrals.models import Patient, Referral
     from refnet.referrals.services import referral_record
+    from refnet.reports.rollup import local_month
 
     rng = random.Random(11)
     user = User.objects.get(username="frontdesk")
@@ -400,9 +401,12 @@ def measure_save(count: int, log: Callable) -> dict[str, Any]:
     saves, floors, floor_ids = [], [], []
 
     def bare_insert(patient_id: int, partner_id: int) -> int:
-        now = stamp(timezone.now())
+        moment = timezone.now()
+        now = stamp(moment)
+        # REFERRAL_FIELDS without id: a new referral, received now, no stage reached yet.
         row = (patient_id, partner_id, None, "known", "", location.pk, line.pk, "front_desk",
-               now, "received", now, "", None, "", "", "routine", user.pk, now)
+               now, "received", now, "", None, "", "", "routine", user.pk, now,
+               local_month(moment), None, None, None, None)
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(floor_sql, [*row, *writer.extra_values])
             return cursor.fetchone()[0] if returning else cursor.lastrowid

@@ -32,6 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from intake import ensure_data, percentile  # noqa: E402  (bench/ is on the path)
+from pgcpu import server_cpu_ms  # noqa: E402
 
 GOAL = {"p95_max": 500, "ratio_max": 2}
 GOAL_SCALE = {"partners": 100_000, "referrals": 2_000_000}  # the size issue 4 names
@@ -107,9 +108,11 @@ def _bounds(start: date, end: date) -> tuple[Any, Any]:
 
 def _where(case: Case, start: date | None = None, end: date | None = None
            ) -> tuple[str, list[Any]]:
-    """The referrals of the period matching the case, as `r` joined to partner `p`."""
+    """The live referrals (not removed) of the period matching the case, as `r` joined to
+    partner `p`: what reports count."""
     lo, hi = _bounds(start or case.start, end or case.end)
-    sql, params = ["r.received_at >= %s AND r.received_at < %s"], [lo, hi]
+    sql, params = ["r.received_at >= %s AND r.received_at < %s AND r.removed_at IS NULL"], [
+        lo, hi]
     if case.location_id:
         sql.append("r.location_id = %s")
         params.append(case.location_id)
@@ -219,7 +222,7 @@ def _quiet_at(location_id: int | None) -> tuple[str, list[Any]]:
     now = timezone.now()
     return ("AND EXISTS (SELECT 1 FROM referrals_referral q WHERE q.source_partner_id = "
             "f.partner_id AND q.location_id = %s AND q.received_at >= %s "
-            "AND q.received_at <= %s)",
+            "AND q.received_at <= %s AND q.removed_at IS NULL)",
             [location_id, _dt(now - timedelta(days=QUIET_WINDOW_DAYS)), _dt(now)])
 
 
@@ -542,14 +545,15 @@ def floor_dashboard(case: Case) -> list[tuple]:
     out += _fetch("SELECT r.source_partner_id, p.name, p.kind, COUNT(*) "
                   "FROM referrals_referral r JOIN partners_partner p ON p.id = "
                   "r.source_partner_id WHERE r.received_at >= %s AND r.received_at < %s "
-                  f"{rloc} GROUP BY r.source_partner_id, p.name, p.kind "
+                  f"AND r.removed_at IS NULL {rloc} GROUP BY r.source_partner_id, p.name, p.kind "
                   "ORDER BY COUNT(*) DESC, p.name LIMIT 10", [lo, hi] + loc_params)
     out += _fetch("SELECT m.partner_id, m.n FROM (SELECT source_partner_id AS partner_id, "
                   "COUNT(*) AS n FROM referrals_referral WHERE received_at >= %s AND "
-                  f"received_at < %s AND source_partner_id IS NOT NULL {loc_sql} "
+                  f"received_at < %s AND source_partner_id IS NOT NULL AND removed_at IS NULL "
+                  f"{loc_sql} "
                   "GROUP BY source_partner_id) m WHERE NOT EXISTS (SELECT 1 FROM "
                   "referrals_referral r WHERE r.source_partner_id = m.partner_id AND "
-                  "r.received_at < %s) ORDER BY m.n DESC, m.partner_id",
+                  "r.received_at < %s AND r.removed_at IS NULL) ORDER BY m.n DESC, m.partner_id",
                   [lo, hi] + loc_params + [lo])
     at, at_params = _quiet_at(case.location_id)
     out += _fetch("SELECT f.id, f.summary, p.name FROM followups_followup f JOIN "
@@ -572,44 +576,28 @@ def timed(fn: Callable, *args: Any, **kwargs: Any) -> float:
     return (time.perf_counter() - start) * 1000
 
 
-_BACKEND: list[Path] = []
-
-
-def _backend_cpu_ms() -> float:
-    """CPU time so far of this connection's PostgreSQL server process (same machine: read
-    from /proc, in clock ticks, so per call it is coarse but sums are right; parallel
-    workers are other processes and not counted). 0 on SQLite or when unreadable."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        return 0.0
-    if not _BACKEND:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            _BACKEND.append(Path(f"/proc/{cursor.fetchone()[0]}/stat"))
-    try:
-        fields = _BACKEND[0].read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError):
-        return 0.0
-
-
 def timed_cpu(fn: Callable) -> tuple[float, float]:
     """(wall ms, CPU ms: this process's plus, on PostgreSQL, its server process's). On
     a loaded machine the CPU time shows what the wall time hides: the work of the call
     when it is not waiting for a core."""
-    start, cpu, server = time.perf_counter(), time.process_time(), _backend_cpu_ms()
-    fn()
+    from refnet.dbplans import planned_each_time
+
+    start, cpu, server = time.perf_counter(), time.process_time(), server_cpu_ms()
+    with planned_each_time():  # floors too are planned for their parameters, as reports are
+        fn()
     return ((time.perf_counter() - start) * 1000,
-            (time.process_time() - cpu) * 1000 + _backend_cpu_ms() - server)
+            (time.process_time() - cpu) * 1000 + server_cpu_ms() - server)
 
 
 def measure(name: str, calls: list[tuple], log: Callable) -> dict[str, Any]:
     """Each call, then its floor (and the raw-table aggregate and the HTTP GET of the
     report page, when the call has them); one warm-up of each first."""
+    from refnet.dbplans import planned_each_time
+
     case, run, floor, *more = calls[0]
-    run()
-    floor()
+    with planned_each_time():
+        run()
+        floor()
     times, floors, raws, https, per_case = [], [], [], [], {}
     cpus, floor_cpus = [], []
     for case, run, floor, *more in calls:
@@ -622,7 +610,8 @@ def measure(name: str, calls: list[tuple], log: Callable) -> dict[str, Any]:
         cell = [round(ms, 1), round(fl, 1)]
         if more:
             raw, http = more
-            raws.append(timed(raw))
+            with planned_each_time():
+                raws.append(timed(raw))
             https.append(timed(http))
             cell += [round(raws[-1], 1), round(https[-1], 1)]
         per_case.setdefault(case.label, []).append(cell)

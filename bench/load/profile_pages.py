@@ -11,9 +11,11 @@ bench/load/locustfile.py and with the same kind of URLs (random status and page 
 referral list, referrals picked from the list, partners from a search, one of the
 reports...), and the figures per page are: CPU ms per request (time.process_time of this
 process, which includes the middleware stack and the test client's own small overhead),
-wall ms, and SQL queries per request. `--profile PAGE` runs cProfile over that page's
-requests and prints the functions with the most cumulative and own time; `--sql PAGE`
-prints the SQL of one request of that page with each query's time.
+wall ms, SQL queries per request and, on PostgreSQL, the server's CPU ms per request
+(bench/pgcpu.py: the connection's backend plus any parallel workers). `--profile PAGE`
+runs cProfile over that page's requests and prints the functions with the most cumulative
+and own time; `--sql PAGE` prints the SQL of one request of that page with each query's
+time.
 
 The weighted mean uses each page's share of the scenario's requests (WEIGHTS, derived from
 the locustfile's user weights, task weights and pauses; requests/s at 110 users), counting
@@ -78,6 +80,7 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--sql", default="", help="print the SQL of one request of this page")
+    parser.add_argument("--sql-chars", type=int, default=600, help="of each query --sql prints")
     args = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "refnet.settings")
     import django
@@ -86,6 +89,7 @@ def main() -> int:
     from django.db import connection
     from django.test import Client
 
+    from bench.pgcpu import server_cpu_ms
     from refnet.accounts.models import User
     from refnet.twofactor.testing import force_login_verified
 
@@ -131,7 +135,7 @@ def main() -> int:
         with CaptureQueriesContext(connection) as captured:
             get(args.sql, urls[args.sql]())
         for q in captured.captured_queries:
-            print(f"{float(q['time']) * 1000:7.1f} ms  {q['sql'][:600]}")
+            print(f"{float(q['time']) * 1000:7.1f} ms  {q['sql'][:args.sql_chars]}")
         return 0
     pages = [p for p in args.pages.split(",") if p]
     if args.profile:
@@ -142,38 +146,41 @@ def main() -> int:
         for page in pages:
             for _ in range(3):  # warm-up: caches, compiled templates
                 get(page, urls[page]())
-            cpu, wall, queries = [], [], []
+            cpu, server, wall, queries = [], [], [], []
             profiler = cProfile.Profile() if page == args.profile else None
             for _ in range(args.requests):
                 url = urls[page]()
                 counter.count = 0
-                c0, w0 = time.process_time(), time.perf_counter()
+                c0, w0, s0 = time.process_time(), time.perf_counter(), server_cpu_ms()
                 if profiler:
                     profiler.enable()
                 get(page, url)
                 if profiler:
                     profiler.disable()
                 cpu.append((time.process_time() - c0) * 1000)
+                server.append(server_cpu_ms() - s0)
                 wall.append((time.perf_counter() - w0) * 1000)
                 queries.append(counter.count)
             rows.append((page, statistics.fmean(cpu), statistics.median(cpu), max(cpu),
-                         statistics.median(wall), statistics.fmean(queries), max(queries)))
+                         statistics.fmean(server), statistics.median(wall),
+                         statistics.fmean(queries), max(queries)))
             if profiler:
                 stats = pstats.Stats(profiler).strip_dirs()
                 stats.sort_stats("cumulative").print_stats(args.top)
                 stats.sort_stats("tottime").print_stats(args.top)
     print(f"{connection.vendor}, {args.requests} requests per page, load average "
           f"{os.getloadavg()[0]:.2f}")
-    print(f"{'page':<15} {'cpu mean':>9} {'cpu p50':>8} {'cpu max':>8} {'wall p50':>9} "
-          f"{'queries':>8} {'q max':>6}")
-    for page, mean, p50, top, wall_p50, q, q_max in rows:
-        print(f"{page:<15} {mean:9.1f} {p50:8.1f} {top:8.1f} {wall_p50:9.1f} {q:8.1f} "
-              f"{q_max:6d}")
-    measured = [(WEIGHTS[r[0]], r[1]) for r in rows if r[0] in WEIGHTS]
+    print(f"{'page':<15} {'cpu mean':>9} {'cpu p50':>8} {'cpu max':>8} {'db cpu':>7} "
+          f"{'wall p50':>9} {'queries':>8} {'q max':>6}")
+    for page, mean, p50, top, db, wall_p50, q, q_max in rows:
+        print(f"{page:<15} {mean:9.1f} {p50:8.1f} {top:8.1f} {db:7.1f} {wall_p50:9.1f} "
+              f"{q:8.1f} {q_max:6d}")
+    measured = [(WEIGHTS[r[0]], r[1], r[4]) for r in rows if r[0] in WEIGHTS]
     if measured:
-        total = sum(w for w, _ in measured)
+        total = sum(w for w, _, _ in measured)
         print(f"weighted mean CPU ms over these pages: "
-              f"{sum(w * ms for w, ms in measured) / total:.1f}")
+              f"{sum(w * ms for w, ms, _ in measured) / total:.1f} here, "
+              f"{sum(w * db for w, _, db in measured) / total:.1f} in PostgreSQL")
     return 0
 
 
