@@ -142,18 +142,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # connection costs a backend process. Health checks drop one that went bad.
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Prepared statements: a query run REFNET_PG_PREPARE_THRESHOLD times on a connection
-    # is parsed and planned once and kept by the server for that connection (psycopg's
-    # automatic preparation; Django turns it off unless asked). Planning was most of
-    # PostgreSQL's work on the busy pages: a referral's page joins eight tables, ~6 ms
-    # to plan and 0.4 ms to run. Parameters are sent apart from the SQL (server-side
-    # binding), which preparation needs. 0 turns it off, e.g. behind a transaction-mode
-    # pooler (PgBouncer) that does not keep prepared statements (docs/operations.md).
-    PG_PREPARE_THRESHOLD = env.int("REFNET_PG_PREPARE_THRESHOLD", default=5)
-    if PG_PREPARE_THRESHOLD > 0:
-        DATABASES["default"].setdefault("OPTIONS", {}).update(
-            server_side_binding=True, prepare_threshold=PG_PREPARE_THRESHOLD)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

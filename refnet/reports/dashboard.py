@@ -19,7 +19,6 @@ from django.contrib.auth import get_user_model
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum, Window
 from django.utils import timezone
 
-from refnet.dbplans import custom_plans
 from refnet.followups.models import FollowUp, FollowUpStatus
 from refnet.partners.models import Partner, PartnerKind
 
@@ -191,7 +190,6 @@ def funnel(figures: MonthFigures) -> list[tuple[str, str, int, float | None]]:
              (getattr(figures, s) / received) if received else None) for s in STAGES]
 
 
-@custom_plans
 def dashboard(*, month: date, location_id: int | None = None,
               now: datetime | None = None) -> Dashboard:
     month = month_start(month)

@@ -32,7 +32,6 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from refnet.accounts.models import Role, User
-from refnet.dbplans import custom_plans
 from refnet.followups.models import FollowUp, FollowUpStatus, RuleKind
 from refnet.partners.models import PartnerKind
 from refnet.referrals.models import Referral
@@ -285,7 +284,6 @@ def _app_url(name: str) -> str:
     return settings.REFNET_BASE_URL.rstrip("/") + reverse(name)
 
 
-@custom_plans
 def digest_build(*, user: User, period: Period, now: datetime | None = None) -> Digest:
     """The digest for this user and period; overdue and open lists as of `now`."""
     now = now or timezone.now()

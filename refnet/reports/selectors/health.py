@@ -9,7 +9,6 @@ from typing import Any
 from django.db.models import Count, F, Q, Window
 from django.utils import timezone
 
-from refnet.dbplans import custom_plans
 from refnet.followups.models import FollowUp, FollowUpStatus, RuleKind
 from refnet.partners.models import Partner
 from refnet.reports.charts import ChartSpec, Series
@@ -119,7 +118,6 @@ def _partner_filter(f: ReportFilter, prefix: str = "") -> Q:
     return q
 
 
-@custom_plans
 def partner_health(f: ReportFilter, *, user: Any) -> ReportTable:
     """One row per partner worth a look: every partner gone quiet (an open re-engage
     follow-up: the rules engine decides, against the partner's own baseline, and its
@@ -195,7 +193,6 @@ def partner_health(f: ReportFilter, *, user: Any) -> ReportTable:
 LOOP_KINDS = (RuleKind.THANK_REFERRER, RuleKind.OUTCOME_UPDATE)
 
 
-@custom_plans
 def loop_health(f: ReportFilter, *, user: Any, now=None) -> ReportTable:
     """Thank-yous and outcome updates whose promised date (original_due_at: snoozing does
     not move the promise) falls in the period, by assignee and kind: done on time (at or

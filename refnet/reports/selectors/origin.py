@@ -20,7 +20,6 @@ from typing import Any
 from django.db.models import Count, Sum
 from django.db.models.functions import Substr
 
-from refnet.dbplans import custom_plans
 from refnet.practice.models import Location, ZipCentroid
 from refnet.reports.charts import ChartSpec, Series
 
@@ -83,7 +82,6 @@ def _origin_pairs(f: ReportFilter) -> list[tuple[int, str, int]]:
     return [(loc, z, n) for (loc, z), n in cells.items() if n]
 
 
-@custom_plans
 def patient_origin(f: ReportFilter, *, user: Any) -> ReportTable:
     """Rows: the distance bands, then the top 20 ZIP codes (section "ZIP code"); columns:
     one per location, the total and its share. Aggregates only: no patient is named."""

@@ -18,7 +18,6 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from refnet.dbplans import custom_plans
 from refnet.partners.models import BusinessCategory, Partner, PartnerKind
 from refnet.practice.models import Location, ServiceLine
 from refnet.reports.charts import ChartSpec, Series
@@ -154,7 +153,6 @@ def _counts(f: ReportFilter, by: str) -> tuple[dict[date, int], list[Any], bool,
     return totals, top, others, cells
 
 
-@custom_plans
 def referrals_over_time(f: ReportFilter, *, user: Any, by: str = "source") -> ReportTable:
     if by not in BY_OPTIONS:
         from django.core.exceptions import ValidationError

@@ -15,7 +15,6 @@ from typing import Any
 
 from django.db.models import Count, Q, Sum
 
-from refnet.dbplans import custom_plans
 from refnet.partners.models import Partner, PartnerKind
 from refnet.referrals.models import ReferralStatus
 from refnet.reports.charts import ChartSpec, Series
@@ -112,7 +111,6 @@ def _conversion_figures(f: ReportFilter) -> tuple[list[dict[str, Any]], dict[str
     return top, qs.aggregate(**funnel)
 
 
-@custom_plans
 def conversion_by_source(f: ReportFilter, *, user: Any) -> ReportTable:
     """Received, contacted, scheduled, seen, won per source (top 50 by received, then all
     others and the total), each stage also as a share of received. A referral counts at a
@@ -150,7 +148,6 @@ def conversion_by_source(f: ReportFilter, *, user: Any) -> ReportTable:
                        note="Rates are shares of the referrals received in the period.")
 
 
-@custom_plans
 def leaderboard(f: ReportFilter, *, user: Any) -> ReportTable:
     """The top 25 referrers of the period for the recognition program, with the change
     against the equal period before."""

@@ -23,7 +23,6 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Count, F, Sum, Value
 
-from refnet.dbplans import custom_plans
 from refnet.reports.charts import ChartSpec, Series
 from refnet.reports.rollup import _more
 
@@ -268,7 +267,6 @@ def _histogram_plan(f: ReportFilter, by: str) -> tuple[tuple[int, int], list] | 
     return (months, days) if n > EXACT_UP_TO else None
 
 
-@custom_plans
 def speed(f: ReportFilter, *, user: Any, by: str = "location") -> ReportTable:
     if by not in BY_OPTIONS:
         raise ValidationError({"by": f"Choose one of {', '.join(BY_OPTIONS)}."})
