@@ -6,7 +6,8 @@ Runs against a prepared load database (bench/load/run.py or prepare.py made the 
 Django's test client, logged in as load_front_desk_1 over "HTTPS" (secure=True), asks
 for each endpoint --repeat times and prints, per endpoint, the CPU time of this process
 per request (time.process_time: the database's own work is in it for SQLite, not for
-PostgreSQL, whose server runs elsewhere), the wall time and the queries per request.
+PostgreSQL, whose server's CPU for this connection is shown apart: bench/pgcpu.py), the
+wall time and the queries per request.
 "/" (a redirect to the intake page) is the fixed cost every request pays: middleware,
 session, user, role checks. After each request the connection is closed or kept as the
 server does (CONN_MAX_AGE). --profile NAME prints a cProfile of that endpoint.
@@ -46,6 +47,7 @@ def main() -> int:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from bench.pgcpu import server_cpu_ms
     from refnet.accounts.models import User
     from refnet.practice.models import Location
     from refnet.twofactor.testing import force_login_verified
@@ -98,15 +100,17 @@ def main() -> int:
             call()
         per_request = len(queries)
         profile = cProfile.Profile() if args.profile and args.profile in name else None
-        cpu, wall = time.process_time(), time.perf_counter()
+        cpu, wall, db = time.process_time(), time.perf_counter(), server_cpu_ms()
         if profile:
             profile.enable()
         for _ in range(args.repeat):
             call()
         if profile:
             profile.disable()
+        db = server_cpu_ms() - db  # PostgreSQL's own CPU ms (0 on SQLite)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
         print(f"{name:28s} {cpu / args.repeat * 1000:7.2f} ms CPU  "
+              f"{db / args.repeat:7.2f} ms database CPU  "
               f"{wall / args.repeat * 1000:7.2f} ms wall  {per_request:3d} queries")
         if profile:
             pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
