@@ -147,7 +147,7 @@ def main() -> int:
             for _ in range(3):  # warm-up: caches, compiled templates
                 get(page, urls[page]())
             cpu, server, wall, queries = [], [], [], []
-            profiler = cProfile.Profile() if page == args.profile else None
+            profiler = cProfile.Profile(time.process_time) if page == args.profile else None
             for _ in range(args.requests):
                 url = urls[page]()
                 counter.count = 0
