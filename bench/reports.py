@@ -580,11 +580,8 @@ def timed_cpu(fn: Callable) -> tuple[float, float]:
     """(wall ms, CPU ms: this process's plus, on PostgreSQL, its server process's). On
     a loaded machine the CPU time shows what the wall time hides: the work of the call
     when it is not waiting for a core."""
-    from refnet.dbplans import planned_each_time
-
     start, cpu, server = time.perf_counter(), time.process_time(), server_cpu_ms()
-    with planned_each_time():  # floors too are planned for their parameters, as reports are
-        fn()
+    fn()
     return ((time.perf_counter() - start) * 1000,
             (time.process_time() - cpu) * 1000 + server_cpu_ms() - server)
 
@@ -592,12 +589,9 @@ def timed_cpu(fn: Callable) -> tuple[float, float]:
 def measure(name: str, calls: list[tuple], log: Callable) -> dict[str, Any]:
     """Each call, then its floor (and the raw-table aggregate and the HTTP GET of the
     report page, when the call has them); one warm-up of each first."""
-    from refnet.dbplans import planned_each_time
-
     case, run, floor, *more = calls[0]
-    with planned_each_time():
-        run()
-        floor()
+    run()
+    floor()
     times, floors, raws, https, per_case = [], [], [], [], {}
     cpus, floor_cpus = [], []
     for case, run, floor, *more in calls:
@@ -610,8 +604,7 @@ def measure(name: str, calls: list[tuple], log: Callable) -> dict[str, Any]:
         cell = [round(ms, 1), round(fl, 1)]
         if more:
             raw, http = more
-            with planned_each_time():
-                raws.append(timed(raw))
+            raws.append(timed(raw))
             https.append(timed(http))
             cell += [round(raws[-1], 1), round(https[-1], 1)]
         per_case.setdefault(case.label, []).append(cell)
