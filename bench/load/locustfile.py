@@ -106,6 +106,15 @@ class _Forms(HTMLParser):
             self.forms[-1]["fields"][attrs["name"]] = attrs.get("value") or ""
 
 
+MAX_REDIRECTS = 5
+
+
+def local_path(location: str) -> str:
+    """A redirect's Location as a path on this server (it may be absolute)."""
+    return "/" + location.split("://", 1)[-1].split("/", 1)[-1] if "://" in location \
+        else location
+
+
 OTP_FIELDS = ("otp_token", "token", "code", "otp")
 OTP_INPUT = re.compile(r'name="(?:[\w-]*-)?(?:otp_token|token|code|otp)"')
 
@@ -121,6 +130,7 @@ class Staff(FastHttpUser):
         pool = STAFF.get(self.role) or n
         self.username = f"load_{self.role}_{(n - 1) % pool + 1}"
         self.csrf = ""
+        self.url = ""  # where the last page() ended, after its redirects
         self.log_in()
 
     # --- helpers -----------------------------------------------------------------------
@@ -132,16 +142,28 @@ class Staff(FastHttpUser):
         return {**HEADERS, **({"Cookie": jar} if jar else {}), **more}
 
     def page(self, url: str, name: str | None = None) -> str:
-        with self.client.get(url, name=name or url, headers=self.headers(),
-                             catch_response=True) as response:
-            if response.status_code != 200:
-                response.failure(f"{response.status_code} on {url}")
-                return ""
-            text = response.text or ""
-            match = CSRF.search(text)
-            if match:
-                self.csrf = match.group(1)
-            return text
+        """GET a page, following redirects by hand (each hop is its own request, named
+        "<name> (then)"), so that every hop carries the cookies the previous one set: the
+        client's own redirect-following resends the first request's headers, without them."""
+        name = name or url
+        for _hop in range(MAX_REDIRECTS + 1):
+            with self.client.get(url, name=name, headers=self.headers(), catch_response=True,
+                                 allow_redirects=False) as response:
+                location = response.headers.get("Location") or ""
+                if response.status_code in (301, 302, 303) and location:
+                    response.success()
+                    url, name = local_path(location), f"{name.removesuffix(' (then)')} (then)"
+                    continue
+                if response.status_code != 200:
+                    response.failure(f"{response.status_code} on {url}")
+                    return ""
+                text = response.text or ""
+                match = CSRF.search(text)
+                if match:
+                    self.csrf = match.group(1)
+                self.url = url
+                return text
+        return ""
 
     def post(self, url: str, data: dict, name: str) -> tuple[int, str, str]:
         """POST a form, then GET where it redirects (by hand, so that the cookies the POST
@@ -157,9 +179,8 @@ class Staff(FastHttpUser):
                 response.failure(f"{status} on POST {url}")
                 return status, url, body
         if status in (301, 302, 303) and location:
-            path = "/" + location.split("://", 1)[-1].split("/", 1)[-1] \
-                if "://" in location else location
-            return 200 if (body := self.page(path, name=f"{name} (then)")) else 500, path, body
+            body = self.page(local_path(location), name=f"{name} (then)")
+            return 200 if body else 500, self.url, body
         return status, url, body
 
     def fill(self, fields: dict[str, str]) -> dict[str, str]:
