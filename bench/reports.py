@@ -416,29 +416,27 @@ def _partner_sums(case: Case, windows: list[tuple[date, date]], ids: list[int] |
         parts.append(f"SELECT s.partner_id AS pid, {', '.join(sums)} FROM "
                      f"{_partner_table(case)} s WHERE {where} AND s.partner_id <> 0")
         params += where_params
-    spans = sorted({(a, b) for _, ranges in plans for _, a, b in ranges})
-    if spans:
-        sums = []
-        for i, (_, ranges) in enumerate(plans):
-            whens = []
-            for sign, a, b in ranges:
-                whens.append(f"WHEN r.received_at >= %s AND r.received_at < %s THEN {sign}")
-                params += list(_bounds(a, b))
-            sums.append(f"CASE {' '.join(whens)} ELSE 0 END AS c{i}" if whens
-                        else f"0 AS c{i}")
-        ors = []
-        for a, b in spans:
-            ors.append("(r.received_at >= %s AND r.received_at < %s)")
-            params += list(_bounds(a, b))
-        filters, filter_params = _where(case)
-        rest = filters.split(" AND ")[2:]  # the case's filters after its two date bounds
-        if ids:
-            rest.append(f"r.source_partner_id IN ({marks})")
+    from refnet.reports.selectors.combined import disjoint_spans
+
+    sums, sum_params = [], []
+    for i, (_, ranges) in enumerate(plans):
+        whens = []
+        for sign, a, b in ranges:
+            whens.append(f"WHEN r.received_at >= %s AND r.received_at < %s THEN {sign}")
+            sum_params += list(_bounds(a, b))
+        sums.append(f"CASE {' '.join(whens)} ELSE 0 END AS c{i}" if whens
+                    else f"0 AS c{i}")
+    filters, filter_params = _where(case)
+    rest = filters.split(" AND ")[2:]  # the case's filters after its two date bounds
+    if ids:
+        rest.append(f"r.source_partner_id IN ({marks})")
+    # One SELECT per run of edge days (merged where they overlap), as the report reads them.
+    for a, b in disjoint_spans({(a, b) for _, ranges in plans for _, a, b in ranges}):
         parts.append(f"SELECT r.source_partner_id AS pid, {', '.join(sums)} FROM "
-                     f"{_from(case)} WHERE ({' OR '.join(ors)})"
+                     f"{_from(case)} WHERE r.received_at >= %s AND r.received_at < %s"
                      f"{''.join(' AND ' + w for w in rest)} "
                      "AND r.source_partner_id IS NOT NULL")
-        params += filter_params[2:] + (ids or [])
+        params += sum_params + list(_bounds(a, b)) + filter_params[2:] + (ids or [])
     cols = ", ".join(f"SUM(u.c{i}) AS c{i}" for i in range(len(windows)))
     return (f"SELECT u.pid AS pid, {cols} FROM (" + " UNION ALL ".join(parts)
             + ") u GROUP BY u.pid", params)
@@ -693,15 +691,16 @@ SETTLE = (
 
 def add_followups(log: Callable) -> int | None:
     """Follow-ups for the reports to read; returns the id above which they were made (for
-    removal), or None when the database already has loop follow-ups (kept as they are)."""
+    removal), or None when the rules engine already went over the database (kept as is)."""
     from django.db import connection, transaction
     from django.utils import timezone
 
     from refnet.followups.models import FollowUp, RuleKind
     from refnet.followups.rules import rules_full_pass
 
-    if FollowUp.objects.filter(kind__in=[RuleKind.THANK_REFERRER,
-                                         RuleKind.OUTCOME_UPDATE]).exists():
+    # A database the rules engine went over (re-engage follow-ups: its partner pass) is
+    # read as it is; the few thank-yous the intake suite's saves leave are not that.
+    if FollowUp.objects.filter(kind=RuleKind.REENGAGE).exists():
         return None
     baseline = FollowUp.objects.order_by("-id").values_list("id", flat=True).first() or 0
     now = timezone.now()
