@@ -184,7 +184,7 @@ def _detail_context(request: HttpRequest, referral: Referral) -> dict[str, Any]:
 @requires(Cap.REFERRALS_WORK)
 @require_POST
 def referral_transition_view(request: HttpRequest, pk: int) -> HttpResponse:
-    referral = selectors.get_referral_for(request.user, pk)
+    referral = selectors.get_referral_for(request.user, pk, joined=False)
     form = TransitionForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Nothing changed: " + _errors_text(form.errors))
