@@ -91,15 +91,18 @@ def referral_list(request: HttpRequest) -> HttpResponse:
     page = CappedPaginator(selectors.referral_list_values(referrals), selectors.PAGE_SIZE,
                            cap=selectors.LIST_COUNT_CAP, counted=referrals,
                            ).get_page(request.GET.get("page"))
-    # The few locations once: the rows name theirs, the filter's key lists them all.
-    locations = Location.objects.in_bulk()
-    page.object_list = selectors.referral_list_rows(page.object_list, locations)
+    # The few locations and service lines once: the rows name theirs, the filter's key
+    # lists them all.
+    locations, service_lines = Location.objects.in_bulk(), ServiceLine.objects.in_bulk()
+    page.object_list = selectors.referral_list_rows(page.object_list, locations=locations,
+                                                    service_lines=service_lines)
     audit_patients(request=request, patient_ids=[r.patient_id for r in page],
                    action=AuditAction.QUERY, what="referrals:list")
     return render(request, "referrals/list.html", {
         "nav": "referrals",
         "form": form,
-        "filters_key": _filters_key(form, locations, data.get("source")),
+        "filters_key": _filters_key(form, [*locations.values(), *service_lines.values()],
+                                    data.get("source")),
         "page": page,
         "source_partner": data.get("source"),
         "reached": data.get("reached", ""),
@@ -108,7 +111,7 @@ def referral_list(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _filters_key(form: ReferralFilterForm, locations: dict[int, Location],
+def _filters_key(form: ReferralFilterForm, choices: list[Location | ServiceLine],
                  source_partner: Any) -> str:
     """A key naming everything the list's filter fields draw from, so that the page renders
     them once per process, not per request (eight widgets with their labels were a sixth of
@@ -117,9 +120,8 @@ def _filters_key(form: ReferralFilterForm, locations: dict[int, Location],
     parts = (
         get_language(),
         [(name, form.data.getlist(name)) for name in form.fields],
-        [[getattr(loc, f.attname) for f in Location._meta.concrete_fields]
-         for loc in locations.values()],
-        list(ServiceLine.objects.values_list()),
+        [(type(c).__name__, [getattr(c, f.attname) for f in c._meta.concrete_fields])
+         for c in choices],
         source_partner.pk if source_partner is not None else None,
     )
     return hashlib.sha256(repr(parts).encode()).hexdigest()
