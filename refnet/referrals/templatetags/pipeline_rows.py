@@ -28,13 +28,18 @@ register = template.Library()
 
 
 def _local(moment: datetime) -> datetime:
-    return timezone.localtime(moment) if timezone.is_aware(moment) else moment
+    """timezone.localtime() for an aware datetime, a naive one as it is."""
+    if moment.utcoffset() is None:
+        return moment
+    return moment.astimezone(timezone.get_current_timezone())
 
 
 def _date_time(moment: datetime) -> str:
-    """As the date filter's "m/d/Y g:i A", e.g. 03/05/2025 9:07 AM."""
+    """As the date filter's "m/d/Y g:i A", e.g. 03/05/2025 9:07 AM (without strftime,
+    which was half of a list row's cost)."""
     t = _local(moment)
-    return f"{t:%m/%d/%Y} {t.hour % 12 or 12}:{t:%M} {'AM' if t.hour < 12 else 'PM'}"
+    return (f"{t.month:02d}/{t.day:02d}/{t.year} {t.hour % 12 or 12}:{t.minute:02d} "
+            f"{'AM' if t.hour < 12 else 'PM'}")
 
 
 @register.simple_tag
