@@ -6,6 +6,7 @@ patient data is logged) before it renders.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 from urllib.parse import urlencode
 
@@ -16,11 +17,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.functional import cached_property
+from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_POST
 
 from refnet.accounts.audit import audit_patients
 from refnet.accounts.models import AuditAction
 from refnet.accounts.permissions import Cap, has_cap, requires
+from refnet.practice.models import Location, ServiceLine
 
 from .. import selectors, services
 from ..forms import BoardFilterForm, ReferralFilterForm, ResolveSourceForm, TransitionForm
@@ -33,15 +36,20 @@ class CappedPaginator(Paginator):
     """Counts at most `cap` rows. Past that the list says "more than 20,000 referrals"
     and offers pages up to the cap, instead of counting every referral on every request
     (400,000 unfiltered or closed ones: 15-30 ms on SQLite or PostgreSQL, where a capped
-    count takes 1-5 ms). Nobody pages 400 pages deep; they filter."""
+    count takes 1-5 ms). Nobody pages 400 pages deep; they filter.
 
-    def __init__(self, object_list: Any, per_page: int, *, cap: int) -> None:
+    `counted`: the rows to count when object_list selects columns of other tables (a
+    values_list() with joins), so that the count reads one index, not the joined rows."""
+
+    def __init__(self, object_list: Any, per_page: int, *, cap: int,
+                 counted: Any = None) -> None:
         super().__init__(object_list, per_page)
         self.cap = cap
+        self.counted = object_list if counted is None else counted
 
     @cached_property
     def _counted(self) -> int:
-        return self.object_list.order_by()[: self.cap + 1].count()
+        return self.counted.order_by()[: self.cap + 1].count()
 
     @property
     def count(self) -> int:
@@ -80,19 +88,43 @@ def referral_list(request: HttpRequest) -> HttpResponse:
         unresolved_only=data.get("unresolved", False),
         reached=data.get("reached", ""),
     )
-    page = CappedPaginator(referrals.only(*selectors.LIST_PAGE_FIELDS), selectors.PAGE_SIZE,
-                           cap=selectors.LIST_COUNT_CAP).get_page(request.GET.get("page"))
+    page = CappedPaginator(selectors.referral_list_values(referrals), selectors.PAGE_SIZE,
+                           cap=selectors.LIST_COUNT_CAP, counted=referrals,
+                           ).get_page(request.GET.get("page"))
+    # The few locations and service lines once: the rows name theirs, the filter's key
+    # lists them all.
+    locations, service_lines = Location.objects.in_bulk(), ServiceLine.objects.in_bulk()
+    page.object_list = selectors.referral_list_rows(page.object_list, locations=locations,
+                                                    service_lines=service_lines)
     audit_patients(request=request, patient_ids=[r.patient_id for r in page],
                    action=AuditAction.QUERY, what="referrals:list")
     return render(request, "referrals/list.html", {
         "nav": "referrals",
         "form": form,
+        "filters_key": _filters_key(form, [*locations.values(), *service_lines.values()],
+                                    data.get("source")),
         "page": page,
         "source_partner": data.get("source"),
         "reached": data.get("reached", ""),
         "source_name": source_name,
         "source_matches": [c.partner for c in source_matches],
     })
+
+
+def _filters_key(form: ReferralFilterForm, choices: list[Location | ServiceLine],
+                 source_partner: Any) -> str:
+    """A key naming everything the list's filter fields draw from, so that the page renders
+    them once per process, not per request (eight widgets with their labels were a sixth of
+    the page's CPU): the query string's value of every field, every column of the location
+    and service-line choices, whether the source filter names a partner that exists."""
+    parts = (
+        get_language(),
+        [(name, form.data.getlist(name)) for name in form.fields],
+        [(type(c).__name__, [getattr(c, f.attname) for f in c._meta.concrete_fields])
+         for c in choices],
+        source_partner.pk if source_partner is not None else None,
+    )
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 @requires(Cap.REFERRALS_VIEW)
@@ -154,7 +186,7 @@ def _detail_context(request: HttpRequest, referral: Referral) -> dict[str, Any]:
 @requires(Cap.REFERRALS_WORK)
 @require_POST
 def referral_transition_view(request: HttpRequest, pk: int) -> HttpResponse:
-    referral = selectors.get_referral_for(request.user, pk)
+    referral = selectors.get_referral_for(request.user, pk, joined=False)
     form = TransitionForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Nothing changed: " + _errors_text(form.errors))
