@@ -29,6 +29,7 @@ from refnet.partners.search import partners_search
 from ..intake_form import IntakeForm
 from ..selectors import intake_visit_choices, patients_find, referrals_ask_again
 from ..services import referral_record
+from .intake_options import patient_options_html, source_options_html
 
 # Where a service's ValidationError key lands on the intake form.
 _ERROR_FIELDS = {
@@ -138,8 +139,7 @@ def patient_search_options(request: HttpRequest) -> HttpResponse:
     if query.strip():
         audit_patients(request=request, patient_ids=[p.pk for p in patients],
                        action=AuditAction.QUERY, what="intake:patient-search")
-    return render(request, "referrals/_intake_patient_options.html",
-                  {"patients": patients, "query": query.strip()})
+    return HttpResponse(patient_options_html(patients, query.strip()))
 
 
 @requires(Cap.INTAKE)
@@ -155,5 +155,4 @@ def source_search_options(request: HttpRequest) -> HttpResponse:
     if patient_ids:
         audit_patients(request=request, patient_ids=patient_ids, action=AuditAction.QUERY,
                        what="intake:source-search")
-    return render(request, "referrals/_intake_source_options.html",
-                  {"rows": rows, "query": query.strip()})
+    return HttpResponse(source_options_html(rows, query.strip()))
