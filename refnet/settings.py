@@ -175,6 +175,8 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+# Django's database sessions, read with one plain statement (refnet/accounts/sessions.py).
+SESSION_ENGINE = "refnet.accounts.sessions"
 # After this many minutes without a request the session ends (0: never). The last-seen
 # time is written at most once a minute, so busy sessions do not write on every request.
 REFNET_IDLE_TIMEOUT_MINUTES = env.int("REFNET_IDLE_TIMEOUT_MINUTES", default=15)

@@ -6,7 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -38,17 +39,21 @@ def _parse_date(text: str) -> date | None:
     return None
 
 
-def _name_prefix(field: str, word: str) -> Q:
-    """`field` starts with `word`, written so that a B-tree index on `field` serves it on
-    SQLite and PostgreSQL: a range (word <= field < the next prefix) the index can seek,
-    plus the LIKE that makes the range exact under any collation."""
-    cond = Q(**{f"{field}__gte": word, f"{field}__startswith": word})
+def _prefix_sql(column: str, word: str) -> tuple[str, list[str]]:
+    """`column` starts with `word`, written so that a B-tree index on `column` serves it on
+    SQLite and PostgreSQL: a range (word <= column < the next prefix) the index can seek,
+    plus the LIKE (Django's startswith: the wildcards in `word` escaped) that makes the
+    range exact under any collation."""
+    like = "LIKE %s ESCAPE '\\'" if connection.vendor == "sqlite" else "LIKE %s"
+    sql = f"{column} >= %s AND {column} {like}"
+    params = [word, connection.ops.prep_for_like_query(word) + "%"]
     following = ord(word[-1]) + 1
     if 0xD800 <= following <= 0xDFFF:  # surrogates cannot be stored: the next one is U+E000
         following = 0xE000
     if following <= 0x10FFFF:
-        cond &= Q(**{f"{field}__lt": word[:-1] + chr(following)})
-    return cond
+        sql += f" AND {column} < %s"
+        params.append(word[:-1] + chr(following))
+    return sql, params
 
 
 def _patients_by_name(words: list[str], limit: int) -> list[Patient]:
@@ -56,28 +61,47 @@ def _patients_by_name(words: list[str], limit: int) -> list[Patient]:
     first name starts with the one word, or whose last and first names start with the two
     words in either order.
 
-    1. Each side of the OR is its own query that one index answers in order: the last-name
-       side seeks (last_name_key, first_name_key, id); the first-name side seeks
+    1. Each side of the OR is its own subquery that one index answers in order: the
+       last-name side seeks (last_name_key, first_name_key, id); the first-name side seeks
        (first_name_key, last_name_key, id), or walks the first index in order when the
        first name is common (the planners choose). One query with the OR scans the table.
-    2. The two short lists of keys are merged and cut to `limit`; 3. those patients are
-       read by id.
+       Each side reads the indexed columns alone (a common first name sorts a few
+       thousand index entries, not table rows) and stops at `limit`.
+    2. One statement reads the patients of both short lists by id; 3. they are merged
+       and cut to `limit` here. (One statement, not three: it is the desk's busiest
+       search, and each ORM query cost more CPU to build than to run.)
     """
-    order = ("last_name_key", "first_name_key", "id")
+    q = connection.ops.quote_name
+    last, first = q("last_name_key"), q("first_name_key")
     if len(words) == 1:
-        sides = [_name_prefix("last_name_key", words[0]),
-                 _name_prefix("first_name_key", words[0])]
+        sides = [_prefix_sql(last, words[0]), _prefix_sql(first, words[0])]
     else:
-        a, b = words[0], words[-1]
-        sides = [_name_prefix("last_name_key", a) & _name_prefix("first_name_key", b),
-                 _name_prefix("last_name_key", b) & _name_prefix("first_name_key", a)]
-    # Only the indexed columns, so that each side reads its index alone (a common first
-    # name sorts a few thousand index entries, not table rows).
-    keys = sorted({key for cond in sides
-                   for key in Patient.objects.filter(cond).order_by(*order)
-                   .values_list(*order)[:limit]})[:limit]
-    by_id = Patient.objects.in_bulk([pk for _, _, pk in keys])
-    return [by_id[pk] for _, _, pk in keys if pk in by_id]
+        sides = []
+        for x, y in ((words[0], words[-1]), (words[-1], words[0])):
+            (sql_x, px), (sql_y, py) = _prefix_sql(last, x), _prefix_sql(first, y)
+            sides.append((f"{sql_x} AND {sql_y}", px + py))
+    table = q(Patient._meta.db_table)
+    parts, params = [], []
+    for where, side_params in sides:
+        parts.append(f"SELECT {q('id')} FROM (SELECT {q('id')} FROM {table} WHERE {where} "
+                     f"ORDER BY {last}, {first}, {q('id')} LIMIT %s) side")
+        params += [*side_params, limit]
+    # The ids drive the join (SQLite: CROSS JOIN keeps them the outer loop; with an IN
+    # it may scan the patients instead), each patient read by its primary key.
+    rows = Patient.objects.raw(
+        f"SELECT p.* FROM ({' UNION '.join(parts)}) ids CROSS JOIN {table} p "
+        f"WHERE p.{q('id')} = ids.{q('id')}", params)
+    found = sorted(rows, key=lambda p: (p.last_name_key, p.first_name_key, p.pk))
+    return found[:limit]
+
+
+def _patients_by_mrn(mrn: str, limit: int) -> list[Patient]:
+    """Patient.objects.filter(mrn=mrn)[:limit] (in the model's order), as SQL: asked on
+    every search the desk types, it cost more CPU to build with the ORM than to run."""
+    q = connection.ops.quote_name
+    return list(Patient.objects.raw(
+        f"SELECT * FROM {q(Patient._meta.db_table)} WHERE {q('mrn')} = %s "
+        f"ORDER BY {q('last_name')}, {q('first_name')} LIMIT %s", [mrn, limit]))
 
 
 def patients_find(query: str, *, limit: int = 8) -> list[Patient]:
@@ -91,19 +115,68 @@ def patients_find(query: str, *, limit: int = 8) -> list[Patient]:
         return []
     qs = Patient.objects.all()
     words = [w for w in fold(text).split() if w]
-    born = _parse_date(text)
     digits = "".join(c for c in text if c.isdigit())
+    born = _parse_date(text) if digits else None  # every date format has digits
     if born:
         return list(qs.filter(birth_date=born)[:limit])
     if digits and len(digits) >= 7 and len(digits) == len(text.replace("-", "").replace(" ", "")
                                                           .replace("(", "").replace(")", "")):
         return list(qs.filter(phone_digits__endswith=digits[-10:])[:limit])
-    by_mrn = list(qs.filter(mrn=text)[:limit]) if len(text) >= 3 else []
+    by_mrn = _patients_by_mrn(text, limit) if len(text) >= 3 else []
     if by_mrn:
         return by_mrn
     if not words:
         return []
     return _patients_by_name(words, limit)
+
+
+@dataclass(frozen=True, slots=True)
+class AskAgainRow:
+    """One line of the intake page's ask-again list: what it shows, read as plain values
+    (no Referral, Patient and Location instances for ten lines of text)."""
+
+    pk: int
+    patient_id: int
+    first_name: str
+    last_name: str
+    received_at: datetime
+    source_text: str
+
+    @property
+    def patient(self) -> str:
+        return f"{self.first_name} {self.last_name}"  # as str(Patient)
+
+
+def referrals_ask_again(limit: int = 10) -> list[AskAgainRow]:
+    """The first `limit` of referrals_unresolved_source() (live, source unresolved, by
+    received_at), as AskAgainRows. Written as SQL: the intake page asks on every view,
+    and the ORM took longer to build the query than the database took to run it."""
+    q = connection.ops.quote_name
+    referral, patient = q(Referral._meta.db_table), q(Patient._meta.db_table)
+    rows = Referral.all_objects.raw(
+        f"SELECT r.{q('id')}, r.{q('patient_id')}, p.{q('first_name')} AS ask_first, "
+        f"p.{q('last_name')} AS ask_last, r.{q('received_at')}, r.{q('source_text')} "
+        f"FROM {referral} r INNER JOIN {patient} p ON p.{q('id')} = r.{q('patient_id')} "
+        f"WHERE r.{q('removed_at')} IS NULL AND r.{q('source_status')} = %s "
+        f"ORDER BY r.{q('received_at')} LIMIT %s",
+        [str(SourceStatus.UNRESOLVED), limit])
+    return [AskAgainRow(r.pk, r.patient_id, r.ask_first, r.ask_last, r.received_at,
+                        r.source_text) for r in rows]
+
+
+def intake_visit_choices() -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """The active locations and the active service lines, each by name, as (pk, name): the
+    intake form's two selects (a model's str() is its name), read in one statement."""
+    q = connection.ops.quote_name
+    sql = (f"SELECT 0, {q('id')}, {q('name')} FROM {q(Location._meta.db_table)} "
+           f"WHERE {q('is_active')} = %s UNION ALL "
+           f"SELECT 1, {q('id')}, {q('name')} FROM {q(ServiceLine._meta.db_table)} "
+           f"WHERE {q('is_active')} = %s ORDER BY 1, 3")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [True, True])
+        rows = cursor.fetchall()
+    return ([(pk, name) for which, pk, name in rows if which == 0],
+            [(pk, name) for which, pk, name in rows if which == 1])
 
 
 def referrals_unresolved_source() -> QuerySet[Referral]:

@@ -434,9 +434,17 @@ def _run(triggers: list[Trigger], *, by: Any, now: datetime | None) -> dict[str,
 
 def on_referral_recorded(referral: Referral, *, by: Any = None,
                          now: datetime | None = None) -> dict[str, int]:
-    """Thank the referrer, or (source unknown) ask again."""
+    """Thank the referrer, or (source unknown) ask again.
+
+    The referral was saved just now in the caller's transaction and its source partner
+    read or made there: their facts come from the instances, not from two more queries."""
     at = now or timezone.now()
-    return _run([Trigger(RECORDED, referral.pk, at)], by=by, now=at)
+    partner = referral.source_partner if referral.source_partner_id else None
+    facts = ({referral.pk: {f: getattr(referral, f) for f in REFERRAL_FIELDS}},
+             {partner.pk: PartnerFacts.of(partner)} if partner is not None else {})
+    batch = Batch(now=at, by=by)
+    plan_referral_triggers(batch, [Trigger(RECORDED, referral.pk, at)], facts)
+    return dict(batch.commit())
 
 
 def on_referral_transition(referral: Referral, *, to_status: str, by: Any = None,

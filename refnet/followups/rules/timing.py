@@ -79,27 +79,64 @@ class Assigner:
     else manager, gets it. Locations and those users are few: read once per batch."""
 
     def __init__(self) -> None:
+        # Read on first use: a referral's thank-you to a business, or an ask-again, needs
+        # the locations alone (one query, not three, inside the intake's transaction).
+        self._location_assignee: dict[int, int | None] | None = None
+        self._fallback: int | None = None
+        self._sees_patients: set[int] | None = None
+        self._patient_fallback: int | None = None
+
+    def _read_locations(self) -> None:
+        rows = list(Location.objects.order_by("pk")
+                    .values_list("pk", "default_assignee_id", "is_active"))
+        self._location_assignee = {pk: assignee for pk, assignee, _ in rows}
+        # The first active location's (by pk) that has a default assignee.
+        self._fallback = next((assignee for _, assignee, active in rows
+                               if active and assignee is not None), None)
+
+    def _read_users(self) -> None:
         from refnet.accounts.models import Role, User
         from refnet.accounts.permissions import CAPABILITIES, Cap
 
-        self.location_assignee: dict[int, int | None] = dict(
-            Location.objects.values_list("pk", "default_assignee_id"))
-        first = (Location.objects.filter(is_active=True, default_assignee__isnull=False)
-                 .order_by("pk").values_list("default_assignee_id", flat=True).first())
-        self.fallback: int | None = first
         allowed = CAPABILITIES[Cap.PATIENTS_VIEW]
         rows = list(User.objects.filter(is_active=True, role__in=allowed)
                     .order_by("pk").values_list("pk", "role"))
-        self.sees_patients = {pk for pk, _ in rows}
-        self.patient_fallback = next(
+        self._sees_patients = {pk for pk, _ in rows}
+        self._patient_fallback = next(
             (pk for role in (Role.COORDINATOR, Role.MANAGER) for pk, r in rows if r == role),
             None)
+
+    @property
+    def location_assignee(self) -> dict[int, int | None]:
+        if self._location_assignee is None:
+            self._read_locations()
+        return self._location_assignee  # type: ignore[return-value]
+
+    @property
+    def fallback(self) -> int | None:
+        if self._location_assignee is None:
+            self._read_locations()
+        return self._fallback
+
+    @property
+    def sees_patients(self) -> set[int]:
+        if self._sees_patients is None:
+            self._read_users()
+        return self._sees_patients  # type: ignore[return-value]
+
+    @property
+    def patient_fallback(self) -> int | None:
+        if self._sees_patients is None:
+            self._read_users()
+        return self._patient_fallback
 
     def for_referral(self, *, owner_id: int | None, location_id: int | None,
                      names_patient: bool = False) -> int | None:
         if not names_patient:
             return owner_id or self.location_assignee.get(location_id) or self.fallback
-        for candidate in (owner_id, self.location_assignee.get(location_id), self.fallback):
+        if owner_id is not None and owner_id in self.sees_patients:
+            return owner_id  # without reading the locations
+        for candidate in (self.location_assignee.get(location_id), self.fallback):
             if candidate is not None and candidate in self.sees_patients:
                 return candidate
         return self.patient_fallback

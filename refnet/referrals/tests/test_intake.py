@@ -162,3 +162,27 @@ def test_a_failed_save_leaves_no_half_written_patient_or_source(login, form_data
 def test_front_desk_gets_the_clinical_reason_box(login, users):
     # Outreach, which may not see clinical fields, cannot open intake at all (test above).
     assert "Reason for referral" in login("front_desk").get(URL).content.decode()
+
+
+def test_a_refused_save_keeps_the_chosen_patient_and_source_on_the_page(
+        login, make_patient, make_partner, form_data):
+    import datetime
+
+    patient = make_patient("Ada", "Lovelace", birth_date=datetime.date(1985, 12, 10))
+    partner = make_partner("Parker Family Practice")
+    response = login("front_desk").post(URL, {
+        **form_data, "patient": patient.pk, "source_partner": partner.pk,
+        "received_at": "2999-01-01T10:00",
+    })
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert "<strong data-chosen-label>Ada Lovelace · born 12/10/1985</strong>" in body
+    assert "<strong data-chosen-label>Parker Family Practice</strong>" in body
+    assert "The received time cannot be in the future." in body
+    # A source that does not validate (removed since it was picked) is still named.
+    partner.removed_at = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    partner.save()
+    again = login("front_desk").post(URL, {
+        **form_data, "patient": patient.pk, "source_partner": partner.pk})
+    assert again.status_code == 422
+    assert "<strong data-chosen-label>Parker Family Practice</strong>" in again.content.decode()

@@ -10,23 +10,26 @@ from __future__ import annotations
 import hashlib
 
 from django.contrib import messages
+from django.core.cache import cache
+from django.core.cache.utils import make_template_fragment_key
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from refnet.accounts.audit import audit_patients
 from refnet.accounts.models import AuditAction
 from refnet.accounts.permissions import Cap, has_cap, requires
 from refnet.partners.models import Partner, PartnerKind
 from refnet.partners.search import partners_search
-from refnet.practice.models import Location
 
 from ..intake_form import IntakeForm
-from ..selectors import patients_find, referrals_unresolved_source
+from ..selectors import intake_visit_choices, patients_find, referrals_ask_again
 from ..services import referral_record
+from .intake_options import patient_options_html, source_options_html
 
 # Where a service's ValidationError key lands on the intake form.
 _ERROR_FIELDS = {
@@ -38,44 +41,61 @@ _ERROR_FIELDS = {
 }
 
 
-def _initial(request: HttpRequest) -> dict:
-    location_id = request.user.default_location_id or (
-        Location.objects.filter(is_active=True).values_list("pk", flat=True).first())
-    return {"location": location_id}
-
-
-def _page(request: HttpRequest, form: IntakeForm, status: int = 200) -> HttpResponse:
-    ask_again = list(referrals_unresolved_source()[:10])
+def _page(request: HttpRequest, form: IntakeForm | None, status: int = 200,
+          **blank: object) -> HttpResponse:
+    """The page around the form. `form` is None for a blank form whose fields' HTML was
+    found in the cache (blank: blank_form_key, blank_form_html): see _blank_page."""
+    ask_again = referrals_ask_again(10)
     audit_patients(request=request, patient_ids=[r.patient_id for r in ask_again],
                    action=AuditAction.QUERY, what="intake:ask-again")
-    chosen_patient = form["patient"].value()
-    chosen_partner = form["source_partner"].value()
-    form.read_choices_once()
     context = {
         "form": form,
-        "blank_form_key": _blank_form_key(request, form),
         "nav": "intake",
         "ask_again": ask_again,
-        "chosen_patient": _safe_get(form.fields["patient"].queryset, chosen_patient),
-        "chosen_partner": _safe_get(Partner.objects.all(), chosen_partner),
         "business_kinds": [PartnerKind.LOCAL_BUSINESS, PartnerKind.COMMUNITY_ORG],
+        **blank,
     }
+    if form is not None and form.is_bound:
+        form.read_choices_once()
+        context["chosen_patient"] = _chosen(form, "patient", form.fields["patient"].queryset)
+        context["chosen_partner"] = _chosen(form, "source_partner", Partner.objects.all())
     return render(request, "referrals/intake.html", context, status=status)
 
 
-def _blank_form_key(request: HttpRequest, form: IntakeForm) -> str | None:
-    """For a form nobody filled in yet: a key naming everything its fields' HTML depends
-    on (the location and service-line choices, the preselected location, whether the
-    reason box is shown), so that the page renders them once per process, not per request
-    (two dozen widgets are most of this busy page's CPU). None for a filled-in form."""
-    if form.is_bound:
-        return None
+def _blank_page(request: HttpRequest) -> HttpResponse:
+    """The page with a form nobody filled in yet. Its fields' HTML is the same for everyone
+    with the same choices, so it is rendered once per process (two dozen widgets are most of
+    this busy page's CPU) under a key naming everything it depends on: the location and
+    service-line choices (read each time, in one statement, so that a change shows at
+    once), the preselected location and whether the reason box is shown. When that HTML is
+    cached, no form is built at all."""
+    locations, lines = intake_visit_choices()
+    location_id = request.user.default_location_id or (locations[0][0] if locations else None)
+    empty_line = IntakeForm.base_fields["service_line"].empty_label
     parts = (
-        [(str(value), str(label)) for value, label in form.fields["location"].choices],
-        [(str(value), str(label)) for value, label in form.fields["service_line"].choices],
-        str(form["location"].value()), has_cap(request.user, Cap.CLINICAL_VIEW),
+        [(str(pk), name) for pk, name in locations],
+        [("", empty_line), *((str(pk), name) for pk, name in lines)],
+        str(location_id), has_cap(request.user, Cap.CLINICAL_VIEW),
     )
-    return hashlib.sha256(repr(parts).encode()).hexdigest()
+    key = hashlib.sha256(repr(parts).encode()).hexdigest()
+    html = cache.get(make_template_fragment_key("intake_blank_form", [key]))
+    if html is not None:
+        return _page(request, None, blank_form_key=key, blank_form_html=mark_safe(html))
+    form = IntakeForm(initial={"location": location_id})
+    # The choices just read, as the fields would have listed them (the template's
+    # {% cache %} renders and stores the fields under `key`).
+    form.fields["location"].choices = locations
+    form.fields["service_line"].choices = [("", empty_line), *lines]
+    return _page(request, form, blank_form_key=key)
+
+
+def _chosen(form: IntakeForm, name: str, queryset):
+    """The patient or partner the form names: the instance its validation read, else (the
+    value did not validate) the row with that id, if any."""
+    cleaned = getattr(form, "cleaned_data", {})
+    if name in cleaned:
+        return cleaned[name]
+    return _safe_get(queryset, form[name].value())
 
 
 def _safe_get(queryset, pk):
@@ -88,7 +108,7 @@ def _safe_get(queryset, pk):
 @requires(Cap.INTAKE)
 def intake(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
-        return _page(request, IntakeForm(initial=_initial(request)))
+        return _blank_page(request)
     form = IntakeForm(request.POST)
     if not form.is_valid():
         return _page(request, form, status=422)
@@ -119,20 +139,31 @@ def patient_search_options(request: HttpRequest) -> HttpResponse:
     if query.strip():
         audit_patients(request=request, patient_ids=[p.pk for p in patients],
                        action=AuditAction.QUERY, what="intake:patient-search")
-    return render(request, "referrals/_intake_patient_options.html",
-                  {"patients": patients, "query": query.strip()})
+    return HttpResponse(patient_options_html(patients, query.strip()))
+
+
+def _partners_shown(ids: list[int]) -> dict[int, Partner]:
+    """Partner.objects.in_bulk(ids) with only the columns the options show (a partner row
+    has some thirty), as SQL: the ORM took longer to build the query than to run it."""
+    if not ids:
+        return {}
+    q = connection.ops.quote_name
+    rows = Partner.objects.raw(
+        f"SELECT {q('id')}, {q('name')}, {q('kind')}, {q('city')}, {q('patient_id')} "
+        f"FROM {q(Partner._meta.db_table)} WHERE {q('id')} IN ({', '.join(['%s'] * len(ids))})",
+        ids)
+    return {p.pk: p for p in rows}
 
 
 @requires(Cap.INTAKE)
 def source_search_options(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")[:200]
     matches = partners_search(query, limit=8) if query.strip() else []
-    partners = Partner.objects.in_bulk([m.partner_id for m in matches])
+    partners = _partners_shown([m.partner_id for m in matches])
     rows = [(m, partners[m.partner_id]) for m in matches if m.partner_id in partners]
     # A patient referrer is a patient: showing one is a query of patient data.
     patient_ids = [p.patient_id for _, p in rows if p.patient_id]
     if patient_ids:
         audit_patients(request=request, patient_ids=patient_ids, action=AuditAction.QUERY,
                        what="intake:source-search")
-    return render(request, "referrals/_intake_source_options.html",
-                  {"rows": rows, "query": query.strip()})
+    return HttpResponse(source_options_html(rows, query.strip()))
