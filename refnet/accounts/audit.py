@@ -26,6 +26,16 @@ VALUE_COLUMNS = ("at", "user_id", "username", "patient_id", "action", "what", "a
 # 65,535 bound parameters.
 _ROWS_PER_INSERT = {"sqlite": 3000, "postgresql": 5000}
 _SQLITE_EXECUTEMANY_FROM = 200
+# PostgreSQL: the rows as one array per column (VALUE_COLUMNS, prev_hash, hash), inserted
+# in the arrays' order (ORDER BY the ordinality: ids follow the chain).
+_PG_UNNEST_INSERT = (
+    "INSERT INTO {table} (at, user_id, username, patient_id, action, what, address, path, "
+    "prev_hash, hash) SELECT at, user_id, username, patient_id, action, what, address::inet, "
+    "path, prev_hash, hash FROM unnest(%s::timestamptz[], %s::bigint[], %s::text[], "
+    "%s::bigint[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[], %s::text[]) "
+    "WITH ORDINALITY AS u(at, user_id, username, patient_id, action, what, address, path, "
+    "prev_hash, hash, n) ORDER BY n RETURNING id"
+)
 
 
 @lru_cache(maxsize=8)
@@ -130,13 +140,24 @@ def audit_append_values(rows: Sequence[tuple]) -> int:
                             path, prev, digest))
             prev = digest
         last_id = None
-        if connection.vendor == "sqlite" and len(chained) > _SQLITE_EXECUTEMANY_FROM:
+        if connection.vendor == "postgresql" and len(chained) > 1:
+            # One array per column, unnested in the rows' order: ten parameters and a short
+            # statement that psycopg prepares once and keeps, where a multi-row VALUES of
+            # 150 rows is 1,500 placeholders that psycopg parses anew on every request
+            # (~3 ms of Python on a board page, ~1 ms for 50 rows).
+            for start in range(0, len(chained), per):
+                chunk = chained[start:start + per]
+                cursor.execute(_PG_UNNEST_INSERT.format(table=table),
+                               [list(column) for column in zip(*chunk, strict=True)])
+                last_id = max(last_id or 0, *(r[0] for r in cursor.fetchall()))
+            chained_left: list = []
+        elif connection.vendor == "sqlite" and len(chained) > _SQLITE_EXECUTEMANY_FROM:
             # A bulk (an import batch): multi-row INSERTs on the driver's cursor
             # (refnet.bulk); under the lock, the highest id is the new head.
             sqlite_insert_rows(table, columns, chained)
             cursor.execute(f"SELECT MAX(id) FROM {table}")
             last_id = cursor.fetchone()[0]
-            chained_left: list = []
+            chained_left = []
         else:
             chained_left = chained
         # Multi-row INSERTs RETURNING the ids (SQLite >= 3.35 and PostgreSQL): the
