@@ -25,16 +25,31 @@ class Select(forms.Select):
 
     def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None,
                renderer: Any = None) -> SafeString:
-        widget = self.get_context(name, value, attrs)["widget"]
-        html = [format_html('<select name="{}"', widget["name"]), _attrs_html(widget["attrs"]),
-                ">"]
-        for group_name, options, _index in widget["optgroups"]:
+        # What get_context() and optgroups() would give the template, without building a
+        # context dictionary per option (~10 µs each: a staff list of 100 owners is 1 ms).
+        values = self.format_value(value)
+        final_attrs = self.build_attrs(self.attrs, attrs)
+        if self.allow_multiple_selected:
+            final_attrs["multiple"] = True
+        html = [format_html('<select name="{}"', name), _attrs_html(final_attrs), ">"]
+        has_selected = False
+        for option_value, option_label in self.choices:
+            if option_value is None:
+                option_value = ""
+            if isinstance(option_label, (list, tuple)):
+                group_name, choices = option_value, option_label
+            else:
+                group_name, choices = None, [(option_value, option_label)]
             if group_name:
                 html.append(format_html('\n  <optgroup label="{}">', group_name))
-            for option in options:  # "\n" after each: the option template's last line
-                html += [format_html('\n  <option value="{}"', option["value"]),
-                         _attrs_html(option["attrs"]), ">",
-                         conditional_escape(option["label"]), "</option>\n"]
+            for subvalue, sublabel in choices:
+                selected = ((not has_selected or self.allow_multiple_selected)
+                            and str(subvalue) in values)
+                has_selected |= selected
+                # "\n" after each: the option template's last line
+                html += ['\n  <option value="', conditional_escape(subvalue), '"',
+                         " selected" if selected else "", ">", conditional_escape(sublabel),
+                         "</option>\n"]
             if group_name:
                 html.append("\n  </optgroup>")
         html.append("\n</select>")

@@ -181,6 +181,11 @@ class FollowUp(models.Model):
             models.Index(fields=["due_at"], name="followup_open_due",
                          condition=Q(status="open")),
             models.Index(fields=["partner", "kind", "completed_at"]),
+            # The dashboard's gone-quiet list (open re-engages, soonest due first) and its
+            # count: a walk of the first ten entries and a count of the index alone, where
+            # the open follow-ups' index made both read every open follow-up.
+            models.Index(fields=["kind", "due_at", "id"], name="followup_open_partner_kind",
+                         condition=Q(status="open", partner__isnull=False)),
         ]
         constraints = [
             # A partner has at most one open check-in and one open re-engage at a time

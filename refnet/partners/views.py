@@ -57,22 +57,23 @@ def _count(n: int, noun: str) -> str:
 def partner_list(request: HttpRequest) -> HttpResponse:
     form = DirectoryFilterForm(request.GET)
     filters = form.filters()
-    rows = selectors.partners_directory(**filters)
     # A name search shows its best matches in rank order on one page (the search caps how
     # many); the plain directory pages through everyone by name.
     searching = bool(filters["q"])
     page = None
     if searching:
-        partners = list(rows)
+        rows = selectors.directory_search(**filters)
     else:
-        page = Paginator(rows, selectors.DIRECTORY_PAGE_SIZE).get_page(request.GET.get("page"))
+        page = Paginator(selectors.partners_directory(**filters),
+                         selectors.DIRECTORY_PAGE_SIZE).get_page(request.GET.get("page"))
         partners = list(page.object_list)
-    counts = selectors.referral_counts_since(
-        [p.pk for p in partners], selectors.twelve_months_ago()
-    )
+        counts = selectors.referral_counts_since(
+            [p.pk for p in partners], selectors.twelve_months_ago()
+        )
+        rows = [(p, counts.get(p.pk, 0)) for p in partners]
     return render(request, "partners/list.html", {
         "nav": NAV, "form": form, "page": page, "searching": searching,
-        "rows": [(p, counts.get(p.pk, 0)) for p in partners],
+        "rows": rows,
     })
 
 

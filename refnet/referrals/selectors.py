@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, QuerySet, Sum
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -351,11 +351,31 @@ def referral_list_rows(values: Iterable[tuple], *, locations: dict[int, Location
     return rows
 
 
-BOARD_CARD_FIELDS = (
-    "id", "received_at", "status", "status_changed_at", "source_status", "patient_id",
-    "source_partner_id", "location_id", "patient__first_name", "patient__last_name",
-    "source_partner__name",
-)
+# What a board card shows, read as plain values (no model instances: 150 cards came as
+# 450 referral, patient and partner objects, more Python than the rest of the page).
+BOARD_CARD_COLUMNS = ("id", "received_at", "status", "status_changed_at", "source_status",
+                      "patient_id", "location_id", "source_partner_id", "patient__first_name",
+                      "patient__last_name", "source_partner__name")
+
+
+@dataclass(slots=True)
+class BoardCard:
+    """One card: what {% board_card %} draws, and the patient id the audit row names."""
+
+    pk: int
+    received_at: datetime
+    status: str
+    status_changed_at: datetime
+    source_status: str
+    patient_id: int
+    location: Location
+    source_partner_id: int | None
+    patient: str  # the patient's name as shown ("First Last", as Patient.__str__)
+    source_partner: str | None  # the source partner's name, None without one
+
+    @property
+    def id(self) -> int:
+        return self.pk
 
 
 @dataclass
@@ -363,50 +383,84 @@ class BoardColumn:
     status: str
     label: str
     count: int
-    cards: list[Referral]
+    cards: list[BoardCard]
     closed: bool
 
 
-def referrals_board(*, location: Location | None = None) -> list[BoardColumn]:
-    """One column per status, in pipeline order.
-
-    1. Count each status in one aggregate query. Closed columns only count referrals that
-       closed in the last BOARD_CLOSED_DAYS, the same window their cards come from, so the
-       number on a column always describes what the column is about.
-    2. Fetch the newest BOARD_CARDS cards of each column: open ones by when they were
-       received, closed ones by when they closed.
-    """
-    since = timezone.now() - timedelta(days=BOARD_CLOSED_DAYS)
-    base = Referral.objects.all()
-    if location is not None:
-        base = base.filter(location=location)
-    # Open and recently closed are counted and fetched apart: "status IN open OR closed
-    # lately" in one WHERE makes SQLite scan every referral (0.5 s at 400,000).
-    # COUNT(*) over statuses named in full (closed too: IN (...), not NOT IN (open)): each
-    # status is an equality on the (status, removed_at, status_changed_at) index, which
-    # answers alone (PostgreSQL: an index-only scan, 5x faster than COUNT(id) and NOT IN,
-    # which read the table).
-    open_counts = base.filter(status__in=OPEN_STATUSES).order_by().values("status")
-    closed_counts = (base.filter(status__in=CLOSED_STATUSES, status_changed_at__gte=since)
-                     .order_by().values("status"))
-    counts = {row["status"]: row["n"] for qs in (open_counts, closed_counts)
-              for row in qs.annotate(n=Count("*"))}
-    # The few locations once, rather than a prefetch per column (see referrals_list for
-    # why they are not joined in).
-    locations = Location.objects.in_bulk()
-    columns = []
+def _board_cards_sql(base: QuerySet[Referral], since: datetime) -> tuple[str, list]:
+    """Every column's newest cards in one statement: one sub-select per status (each walks
+    its own index and stops at BOARD_CARDS), glued with UNION ALL. Six querysets built,
+    compiled and run one by one cost more Python than the cards themselves."""
+    parts, params = [], []
     for status in ReferralStatus:
         closed = status not in OPEN_STATUSES
         column = base.filter(status=status)
         if closed:
             column = column.filter(status_changed_at__gte=since)
-        cards = list(
-            column.select_related("patient", "source_partner").only(*BOARD_CARD_FIELDS)
-            .order_by(*(("-status_changed_at", "-id") if closed else ("-received_at", "-id")))
-            [:BOARD_CARDS]
-        )
-        for card in cards:
-            card.location = locations[card.location_id]
+        column = (column.order_by(*(("-status_changed_at", "-id") if closed
+                                    else ("-received_at", "-id")))
+                  .values_list(*BOARD_CARD_COLUMNS)[:BOARD_CARDS])
+        sql, more = column.query.sql_with_params()
+        parts.append(f"SELECT * FROM ({sql}) board_{len(parts)}")
+        params += more
+    return " UNION ALL ".join(parts), params
+
+
+def referrals_board(*, location: Location | None = None) -> list[BoardColumn]:
+    """One column per status, in pipeline order.
+
+    1. Count each status: open ones from the counts triggers keep, closed ones in one
+       aggregate query. Closed columns only count referrals that closed in the last
+       BOARD_CLOSED_DAYS, the same window their cards come from, so the number on a
+       column always describes what the column is about.
+    2. Fetch the newest BOARD_CARDS cards of each column, in one statement: open ones by
+       when they were received, closed ones by when they closed.
+    """
+    since = timezone.now() - timedelta(days=BOARD_CLOSED_DAYS)
+    base = Referral.objects.all()
+    if location is not None:
+        base = base.filter(location=location)
+    # Open statuses: the per-location counts that triggers keep exact (reports
+    # OpenStatusCount, migration reports/0007): counting ~100,000 open referrals from the
+    # status index cost PostgreSQL ~10 ms a board. Recently closed ones are few: COUNT(*)
+    # over the closed statuses named in full (IN (...), not NOT IN (open)), each an
+    # equality on the (status, status_changed_at, id, removed_at) index, which answers
+    # alone.
+    from refnet.reports.models import OpenStatusCount
+
+    open_rows = OpenStatusCount.objects.all()
+    if location is not None:
+        open_rows = open_rows.filter(location_id=location.pk)
+    summed = open_rows.aggregate(**{f"n_{s.value}": Sum(s.value) for s in OPEN_STATUSES})
+    counts = {s.value: summed[f"n_{s.value}"] or 0 for s in OPEN_STATUSES}
+    counts.update(base.filter(status__in=CLOSED_STATUSES, status_changed_at__gte=since)
+                  .order_by().values("status").annotate(n=Count("*"))
+                  .values_list("status", "n"))
+    # The few locations once (see referrals_list for why they are not joined in).
+    locations = Location.objects.in_bulk()
+    sql, params = _board_cards_sql(base, since)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    # SQLite hands back datetimes as text through a compound select: the field's own
+    # converter (PostgreSQL's driver gives aware datetimes already).
+    convert = getattr(connection.ops, "convert_datetimefield_value", None)
+    by_status: dict[str, list[BoardCard]] = {status.value: [] for status in ReferralStatus}
+    for (pk, received_at, status, changed_at, source_status, patient_id, location_id,
+         source_id, first_name, last_name, source_name) in rows:
+        if convert is not None:
+            received_at = convert(received_at, None, connection)
+            changed_at = convert(changed_at, None, connection)
+        by_status[status].append(BoardCard(
+            pk, received_at, status, changed_at, source_status, patient_id,
+            locations[location_id], source_id, f"{first_name} {last_name}", source_name))
+    columns = []
+    for status in ReferralStatus:
+        closed = status not in OPEN_STATUSES
+        cards = by_status[status.value]
+        # UNION ALL keeps no order: each column's own, newest first.
+        cards.sort(key=(lambda c: (c.status_changed_at, c.pk)) if closed
+                   else (lambda c: (c.received_at, c.pk)), reverse=True)
         columns.append(BoardColumn(status=status.value, label=status.label,
                                    count=counts.get(status.value, 0), cards=cards,
                                    closed=closed))

@@ -158,6 +158,12 @@ def partners_gone_quiet(*, location_id: int | None = None, now: datetime | None 
     """Open re-engage follow-ups: their summary carries the partner's own baseline. With a
     location, partners whose referrals in the baseline window went there (quiet.py)."""
     qs = gone_quiet(location_ids=[location_id] if location_id else [], now=now)
+    if not location_id:
+        # Practice-wide: the first ten from the (kind, due_at, id) index of open partner
+        # follow-ups, and a count of that index alone. A window count would join every
+        # open re-engage (~1,600) to its partner and assignee to show ten.
+        rows = list(qs.select_related("partner", "assignee").order_by("due_at", "id")[:limit])
+        return rows, (qs.count() if len(rows) == limit else len(rows))
     # The count rides along (a window over the same rows): with a location, each
     # re-engage is tested against the partner's referrals once, not once more to count.
     rows = list(qs.select_related("partner", "assignee")

@@ -167,3 +167,21 @@ class DigestSubscription(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ({self.frequency})"
+
+
+class OpenStatusCount(models.Model):
+    """Per location: how many live referrals are in each open status right now, for the
+    board's column counts (counting ~100,000 open referrals in the status index cost
+    PostgreSQL ~10 ms on every board). Triggers from migration 0007 keep it exact after
+    every referral insert, delete and change of status, location or removal (the same
+    machinery as the monthly rollups: reports.rollup rebuilds and checks it)."""
+
+    location_id = models.BigIntegerField(unique=True)
+    received = models.IntegerField(default=0)
+    contacted = models.IntegerField(default=0)
+    scheduled = models.IntegerField(default=0)
+    seen = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return (f"loc {self.location_id}: {self.received} received, {self.contacted} "
+                f"contacted, {self.scheduled} scheduled, {self.seen} seen")

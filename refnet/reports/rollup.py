@@ -80,10 +80,10 @@ def stamp_stage_times(referral: Any, *, to_status: str, at: datetime) -> list[st
 
 
 def _migration() -> Any:
-    """The triggers as they stand: migration 0006 (the builders of 0002, 0004 and 0005,
-    leaving removed referrals out)."""
+    """The triggers as they stand: migration 0007 (0006's, the builders of 0002, 0004 and
+    0005 leaving removed referrals out, and the open status counts of 0007)."""
     # A module name starting with a digit cannot be imported with `import`.
-    return importlib.import_module("refnet.reports.migrations.0006_rollups_skip_removed")
+    return importlib.import_module("refnet.reports.migrations.0007_open_status_counts")
 
 
 def _more() -> Any:
@@ -214,7 +214,7 @@ class RollupTally:
 
     TABLES = ("reports_monthlyreferralstat", "reports_monthlypartnerstat",
               "reports_monthlypartnertotal", "reports_monthlyzipstat",
-              "reports_speedhistogram")
+              "reports_speedhistogram", "reports_openstatuscount")
 
     def __init__(self) -> None:
         tables = {_migration().STAT} | {rollup.table for rollup in more_rollups()}
@@ -282,6 +282,12 @@ class RollupTally:
         total: dict[tuple, list[int]] = {}
         for (month, _location, source), counts in partner.items():
             add(total, (month, source), counts)
+        open_statuses = _migration().OPEN_STATUSES
+        by_status: dict[tuple, list[int]] = {}
+        for (_month, location, _source, (status, *_times)), n in self.by_source.items():
+            if status in open_statuses:
+                add(by_status, (location,),
+                    tuple(n if status == s else 0 for s in open_statuses))
         for (month, location, line, (kind, category, owner), zip5, stages), n in \
                 self.by_dims.items():
             add(stat, (month, location, line or 0, kind, category, owner),
@@ -298,7 +304,8 @@ class RollupTally:
             for table, rows in (("reports_monthlypartnerstat", partner),
                                 ("reports_monthlypartnertotal", total),
                                 ("reports_monthlyzipstat", zips),
-                                ("reports_speedhistogram", speed))]
+                                ("reports_speedhistogram", speed),
+                                ("reports_openstatuscount", by_status))]
         with connection.cursor() as cursor:
             for table, key, counts, rows in layouts:
                 if not rows:

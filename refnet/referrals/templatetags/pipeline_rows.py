@@ -1,7 +1,7 @@
 """The referral list's rows, the board's cards and a referral's source, drawn in Python.
 
     {% load pipeline_rows %}
-    {% referral_row r %}   {% board_card r %}   {% referral_source referral %}
+    {% referral_row r %}   {% board_cards column.cards %}   {% referral_source referral %}
 
 The list shows 50 rows and the board 150 cards, and they are the pages coordinators and the
 front desk open most. Drawn with template tags, filters and an include per row, a row cost
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from html import escape as _escape
+from typing import Any
 
 from django import template
 from django.utils import timezone
@@ -98,13 +99,13 @@ def referral_row(r: ReferralListRow) -> SafeString:
     )
 
 
-@register.simple_tag
-def board_card(r: Referral) -> SafeString:
-    """One card on the board: patient, day received, location, source."""
+def board_card(r: Any) -> SafeString:
+    """One card on the board: patient, day received, location, source (a
+    referrals.selectors.BoardCard)."""
     if r.source_status == SourceStatus.UNRESOLVED:
         source = mark_safe('<span class="badge warn">Source unresolved</span>')
     else:
-        source = r.source_partner or "—"
+        source = r.source_partner if r.source_partner_id is not None else "—"
     return format_html(
         '<a class="cardlet" href="{}">\n'
         "      <strong>{}</strong><br>\n"
@@ -114,3 +115,13 @@ def board_card(r: Referral) -> SafeString:
         id_url("referrals:detail", r.pk), r.patient, f"{_local(r.received_at):%m/%d}",
         r.location, source,
     )
+
+
+@register.simple_tag
+def board_cards(cards: list[Any]) -> SafeString:
+    """A column's cards, or "None", as the template's {% for %} ... {% empty %} loop wrote
+    them (one tag call a column rather than one a card)."""
+    if not cards:
+        return mark_safe('\n    <p class="muted small">None</p>\n    ')
+    return mark_safe("".join(  # noqa: S308 - board_card escapes every value
+        f"\n    {board_card(r)}\n    " for r in cards))

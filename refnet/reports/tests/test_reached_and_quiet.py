@@ -165,6 +165,31 @@ def test_dashboard_gone_quiet_follows_the_location(quiet, location, other_locati
 
 
 @time_machine.travel(NOW, tick=False)
+def test_dashboard_counts_every_quiet_partner_past_the_ten_it_lists(quiet, make_partner,
+                                                                    users):
+    """Practice-wide the list and its count are two reads: the ten soonest due, and all of
+    them counted (closed re-engages and other kinds count nowhere)."""
+    from refnet.followups.models import FollowUp, FollowUpStatus, RuleKind
+
+    due = NOW - timedelta(days=1)
+    for i in range(9):
+        FollowUp.objects.create(key=f"t:more{i}", kind=RuleKind.REENGAGE,
+                                partner=make_partner(f"Quiet {i}"),
+                                assignee=users["outreach"], due_at=due + timedelta(hours=i),
+                                original_due_at=due, summary="Re-engage")
+    FollowUp.objects.filter(key="t:more8").update(status=FollowUpStatus.DONE)
+    FollowUp.objects.create(key="t:check", kind=RuleKind.CHECK_IN, partner=make_partner("Busy"),
+                            due_at=due, original_due_at=due, summary="Check in")
+
+    board = dashboard(month=NOW.date(), location_id=None, now=NOW)
+
+    assert board.quiet_total == 3 + 8
+    assert [f.partner.name for f in board.quiet] == (
+        ["John Smith, MD", "Peak Fitness Gym", "Riverside Family Medicine"]
+        + [f"Quiet {i}" for i in range(7)])
+
+
+@time_machine.travel(NOW, tick=False)
 def test_partner_health_gone_quiet_follows_the_location(quiet, location, login):
     from refnet.reports.selectors import ReportFilter, partner_health
 
