@@ -195,6 +195,8 @@ LIST_COUNT_CAP = 20_000  # the list counts this far, then says "more than" (a mu
 BOARD_CARDS = 25
 BOARD_CLOSED_DAYS = 30
 OPEN = "open"  # a status filter value meaning "any open status"
+# Status filters whose count open_status_count() knows: each open status, and OPEN.
+OPEN_STATUS_FILTERS = frozenset([OPEN, *(s.value for s in OPEN_STATUSES)])
 # "Reached a stage": the first time a referral got there is kept (contacted_at, ...), and a
 # later stage also sets the earlier ones, so this is what the dashboard and reports count.
 REACHED_STAGES = {"contacted": "contacted_at", "scheduled": "scheduled_at", "seen": "seen_at"}
@@ -232,6 +234,19 @@ def _day_start(day: date) -> datetime:
     # Dates on screen are the practice's local days; compare against aware datetimes so
     # the (received_at) indexes stay usable, which a __date lookup would defeat.
     return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def open_status_count(status: str, location: Location | None = None) -> int:
+    """How many live referrals are in this open status (OPEN: in any), at the location or
+    everywhere, read from the counts triggers keep exact (reports.OpenStatusCount)."""
+    from refnet.reports.models import OpenStatusCount
+
+    columns = ([s.value for s in OPEN_STATUSES] if status == OPEN else [status])
+    rows = OpenStatusCount.objects.all()
+    if location is not None:
+        rows = rows.filter(location_id=location.pk)
+    summed = rows.aggregate(**{f"n_{c}": Sum(c) for c in columns})
+    return sum(n or 0 for n in summed.values())
 
 
 def referrals_list(

@@ -299,3 +299,32 @@ def test_the_filters_drawn_once_still_follow_the_query_the_locations_and_service
     wrong = list_page(received_from="2025-13-45").content.decode()
     assert "Enter a date like 2025-03-31" in wrong
     assert "Enter a date like 2025-03-31" not in list_page().content.decode()
+
+
+@pytest.mark.parametrize("status", ["received", "contacted", "open"])
+def test_an_open_status_list_counts_from_the_kept_counts(status, list_page, make_referral,
+                                                         make_patient, other_location, users):
+    """Filtered by an open status (and a location), the list's count is the one triggers
+    keep for the board: exact, removed referrals left out, and no count of the referrals."""
+    from refnet.referrals.services import referral_remove
+
+    made = [make_referral(patient=make_patient(f"P{i}", "Count")) for i in range(5)]
+    make_referral(patient=make_patient("Q", "Elsewhere"), location=other_location)
+    referral_transition(referral=made[0], to_status=ReferralStatus.CONTACTED,
+                        by=users["coordinator"])
+    referral_transition(referral=made[1], to_status=ReferralStatus.CONTACTED,
+                        by=users["coordinator"])
+    referral_remove(referral=made[4], by=users["manager"], reason="entered twice")
+    location = made[0].location
+    expected = {"received": 2, "contacted": 2, "open": 4}[status]
+
+    with CaptureQueriesContext(connection) as queries:
+        html = list_page(status=status, location=location.pk).content.decode()
+    # Read now: the next request empties the connection's query log.
+    captured = [q["sql"] for q in queries.captured_queries]
+    counts = [sql for sql in captured if "COUNT(" in sql and "referrals_referral" in sql]
+    everywhere = list_page(status=status).content.decode()
+
+    assert f"{expected} referrals, newest first" in html
+    assert f"{expected + (status != 'contacted')} referrals, newest first" in everywhere
+    assert captured and not counts
