@@ -73,6 +73,9 @@ def test_marking_attendance_updates_attribution(page, live_server, users, gyms,
     page.locator(f"#invitee-{invitee.pk}").get_by_role("button", name="Mark as came").click()
     page.wait_for_selector("#attribution:has-text('$200.00')")
     assert page.evaluate("window.__noReload") is True
+    # The new row listens for changes only once htmx has settled it (20 ms after the swap,
+    # when it drops the htmx-added class): a change made before is lost.
+    page.wait_for_function("() => !document.querySelector('.htmx-added, .htmx-settling')")
     page.select_option(f"#rsvp-{invitee.pk}", "yes")
     page.wait_for_function(
         f"document.querySelector('#rsvp-{invitee.pk}').value === 'yes'")
