@@ -236,17 +236,22 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def open_status_count(status: str, location: Location | None = None) -> int:
-    """How many live referrals are in this open status (OPEN: in any), at the location or
-    everywhere, read from the counts triggers keep exact (reports.OpenStatusCount)."""
+def open_status_counts(location: Location | None = None) -> dict[str, int]:
+    """Live referrals per open status, at the location or everywhere, from the counts
+    triggers keep exact (reports.OpenStatusCount, migration reports/0007)."""
     from refnet.reports.models import OpenStatusCount
 
-    columns = ([s.value for s in OPEN_STATUSES] if status == OPEN else [status])
     rows = OpenStatusCount.objects.all()
     if location is not None:
         rows = rows.filter(location_id=location.pk)
-    summed = rows.aggregate(**{f"n_{c}": Sum(c) for c in columns})
-    return sum(n or 0 for n in summed.values())
+    summed = rows.aggregate(**{s.value: Sum(s.value) for s in OPEN_STATUSES})
+    return {status: n or 0 for status, n in summed.items()}
+
+
+def open_status_count(status: str, location: Location | None = None) -> int:
+    """How many live referrals are in this open status (OPEN: in any)."""
+    counts = open_status_counts(location)
+    return sum(counts.values()) if status == OPEN else counts[status]
 
 
 def referrals_list(
@@ -441,13 +446,7 @@ def referrals_board(*, location: Location | None = None) -> list[BoardColumn]:
     # over the closed statuses named in full (IN (...), not NOT IN (open)), each an
     # equality on the (status, status_changed_at, id, removed_at) index, which answers
     # alone.
-    from refnet.reports.models import OpenStatusCount
-
-    open_rows = OpenStatusCount.objects.all()
-    if location is not None:
-        open_rows = open_rows.filter(location_id=location.pk)
-    summed = open_rows.aggregate(**{f"n_{s.value}": Sum(s.value) for s in OPEN_STATUSES})
-    counts = {s.value: summed[f"n_{s.value}"] or 0 for s in OPEN_STATUSES}
+    counts = open_status_counts(location)
     counts.update(base.filter(status__in=CLOSED_STATUSES, status_changed_at__gte=since)
                   .order_by().values("status").annotate(n=Count("*"))
                   .values_list("status", "n"))

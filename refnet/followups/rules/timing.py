@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, tzinfo
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from django.db.models import OuterRef, Subquery
 from django.utils import timezone
@@ -78,57 +78,45 @@ class Assigner:
     outreach owner could not open it. If none of them may, the first active coordinator,
     else manager, gets it. Locations and those users are few: read once per batch."""
 
-    def __init__(self) -> None:
-        # Read on first use: a referral's thank-you to a business, or an ask-again, needs
-        # the locations alone (one query, not three, inside the intake's transaction).
-        self._location_assignee: dict[int, int | None] | None = None
-        self._fallback: int | None = None
-        self._sees_patients: set[int] | None = None
-        self._patient_fallback: int | None = None
-
-    def _read_locations(self) -> None:
+    # Each read on first use: a referral's thank-you to a business, or an ask-again, needs
+    # the locations alone (one query, not three, inside the intake's transaction).
+    @cached_property
+    def _locations(self) -> tuple[dict[int, int | None], int | None]:
+        """(location -> default assignee, the first active location's by pk that has one)."""
         rows = list(Location.objects.order_by("pk")
                     .values_list("pk", "default_assignee_id", "is_active"))
-        self._location_assignee = {pk: assignee for pk, assignee, _ in rows}
-        # The first active location's (by pk) that has a default assignee.
-        self._fallback = next((assignee for _, assignee, active in rows
-                               if active and assignee is not None), None)
+        return ({pk: assignee for pk, assignee, _ in rows},
+                next((assignee for _, assignee, active in rows
+                      if active and assignee is not None), None))
 
-    def _read_users(self) -> None:
+    @cached_property
+    def _users(self) -> tuple[set[int], int | None]:
+        """(active users who may see patients, the first coordinator, else manager)."""
         from refnet.accounts.models import Role, User
         from refnet.accounts.permissions import CAPABILITIES, Cap
 
         allowed = CAPABILITIES[Cap.PATIENTS_VIEW]
         rows = list(User.objects.filter(is_active=True, role__in=allowed)
                     .order_by("pk").values_list("pk", "role"))
-        self._sees_patients = {pk for pk, _ in rows}
-        self._patient_fallback = next(
-            (pk for role in (Role.COORDINATOR, Role.MANAGER) for pk, r in rows if r == role),
-            None)
+        return ({pk for pk, _ in rows},
+                next((pk for role in (Role.COORDINATOR, Role.MANAGER)
+                      for pk, r in rows if r == role), None))
 
     @property
     def location_assignee(self) -> dict[int, int | None]:
-        if self._location_assignee is None:
-            self._read_locations()
-        return self._location_assignee  # type: ignore[return-value]
+        return self._locations[0]
 
     @property
     def fallback(self) -> int | None:
-        if self._location_assignee is None:
-            self._read_locations()
-        return self._fallback
+        return self._locations[1]
 
     @property
     def sees_patients(self) -> set[int]:
-        if self._sees_patients is None:
-            self._read_users()
-        return self._sees_patients  # type: ignore[return-value]
+        return self._users[0]
 
     @property
     def patient_fallback(self) -> int | None:
-        if self._sees_patients is None:
-            self._read_users()
-        return self._patient_fallback
+        return self._users[1]
 
     def for_referral(self, *, owner_id: int | None, location_id: int | None,
                      names_patient: bool = False) -> int | None:

@@ -1,8 +1,8 @@
 """The option lists the intake page's two search boxes fetch on every pause in typing,
 written out here rather than by the template engine (a dozen variables and filters per
-option were most of the search's CPU). The HTML is exactly what
-templates/referrals/_intake_patient_options.html and _intake_source_options.html render:
-tests/test_intake_options.py renders both and compares; change them together."""
+option were most of the search's CPU; the HTML is what the templates it replaced drew).
+static/refnet/intake.js reads each option's data-action, data-id, data-contact and
+data-label; every value from the database or the query is escaped."""
 
 from __future__ import annotations
 

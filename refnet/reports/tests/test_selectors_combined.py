@@ -218,3 +218,19 @@ def test_month_so_far_with_and_without_referrals_after_today(make_partner, make_
     assert read_parts(*windows["so_far"], today=TODAY)[1] == [
         (-1, date(2026, 11, 27), date(2026, 11, 30))]
     assert so_far() == 2
+
+
+def test_edge_day_runs_are_merged_where_they_overlap_or_touch():
+    """Each run of edge days is read by its own SELECT and the rows are summed: a referral
+    in two overlapping runs would count twice, so overlapping or touching runs merge."""
+    from datetime import date
+
+    from refnet.reports.selectors.combined import disjoint_spans
+
+    d = date
+    assert disjoint_spans({(d(2026, 9, 1), d(2026, 9, 7)), (d(2026, 9, 5), d(2026, 9, 30)),
+                           (d(2026, 10, 1), d(2026, 10, 3)), (d(2026, 6, 1), d(2026, 6, 8))}) == [
+        (d(2026, 6, 1), d(2026, 6, 8)), (d(2026, 9, 1), d(2026, 10, 3))]
+    assert disjoint_spans({(d(2026, 9, 1), d(2026, 9, 30)), (d(2026, 9, 3), d(2026, 9, 4))}) == [
+        (d(2026, 9, 1), d(2026, 9, 30))]
+    assert disjoint_spans(set()) == []
