@@ -122,7 +122,9 @@ def main() -> int:
               f"{db / args.repeat:7.2f} ms database CPU  "
               f"{wall / args.repeat * 1000:7.2f} ms wall  {per_request:3d} queries")
         if profile:
-            pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
+            # SORT=tottime TOP=80 in the environment to see it another way.
+            pstats.Stats(profile).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(
+                int(os.environ.get("TOP", "40")))
     return 0
 
 

@@ -7,6 +7,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.test import RequestFactory
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from refnet.accounts.audit import audit_append_values, audit_patients
 from refnet.accounts.chain import GENESIS, row_hash
@@ -160,4 +162,49 @@ def test_a_bulk_append_chains_every_row_and_moves_the_head_to_its_last():
     ids = _append(450, start=100)  # an import batch: the bulk path on both databases
     head = AuditChainHead.objects.get()
     assert (head.last_id, head.count) == (ids[-1], 453)
+    assert _verify()[0] == 0
+
+
+# Strings as a hostile or careless client could send them (PostgreSQL text holds no NUL).
+_TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+                max_size=40)
+
+
+@pytest.mark.django_db
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(username=_TEXT, what=_TEXT, path=_TEXT,
+       address=st.sampled_from([None, "192.0.2.9", "2001:db8::7", "::ffff:192.0.2.1"]),
+       patients=st.lists(st.one_of(st.none(), st.integers(1, 2**62)), min_size=1, max_size=5))
+def test_one_views_rows_hash_as_the_python_chain_says(username, what, path, address, patients):
+    """On PostgreSQL these rows (the same but for the patient) are chained by the database's
+    refnet_audit_append(); every stored hash must be the one accounts.chain computes."""
+    before = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    audit_append_values([(None, None, username, pid, AuditAction.QUERY, what, address, path)
+                         for pid in patients])
+    rows = list(AuditEvent.objects.filter(id__gt=before).order_by("id"))
+    assert [r.patient_id for r in rows] == patients
+    for row in rows:
+        assert row.hash == row_hash(prev_hash=row.prev_hash, at=row.at, user_id=row.user_id,
+                                    username=row.username, patient_id=row.patient_id,
+                                    action=row.action, what=row.what, address=row.address,
+                                    path=row.path)
+    assert [r.prev_hash for r in rows[1:]] == [r.hash for r in rows[:-1]]
+    head = AuditChainHead.objects.get()
+    assert (head.last_id, head.last_hash) == (rows[-1].id, rows[-1].hash)
+
+
+@pytest.mark.django_db
+def test_one_views_rows_make_the_head_when_it_is_missing(users):
+    """A flushed database has no chain head: the first view's rows still chain from the
+    genesis hash, and the head is made."""
+    AuditChainHead.objects.all().delete()
+    request = RequestFactory().get("/referrals/", REMOTE_ADDR="192.0.2.9")
+    request.user = users["coordinator"]
+    audit_patients(request=request, patient_ids=[3, 4], action=AuditAction.QUERY,
+                   what="referrals:list")
+    rows = list(AuditEvent.objects.order_by("id"))
+    assert [r.patient_id for r in rows] == [3, 4]
+    assert rows[0].prev_hash == GENESIS
+    assert AuditChainHead.objects.get().last_id == rows[-1].id
     assert _verify()[0] == 0
