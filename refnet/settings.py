@@ -159,7 +159,8 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # ModelBackend, with the per-request read of the user as one plain statement.
+    "refnet.accounts.backends.UserBackend",
 ]
 
 # Lockout: after AXES_FAILURE_LIMIT failures for one username from one address, wait.

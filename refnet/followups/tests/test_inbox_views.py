@@ -1,6 +1,7 @@
 """The inbox page and its actions: my inbox vs everyone's, 404 on someone else's
 follow-up, outreach never sees patient names, htmx fragment vs full page."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -202,3 +203,25 @@ def test_send_message_link_only_for_kinds_with_a_message(login, users, thank_you
 def test_actions_need_post(login, thank_you):
     assert login("coordinator").get(reverse("followups:done", args=[thank_you.pk])
                                     ).status_code == 405
+
+
+def test_the_menu_marks_the_current_section_and_counts_the_inbox_live(
+        login, users, make_followup):
+    """The menu's links are kept per process; the current section and the inbox count are
+    each page's own."""
+    client = login("coordinator")
+
+    def menu(url: str) -> str:
+        body = client.get(url).content.decode()
+        return re.search(r'<nav aria-label="Main">(.*?)</nav>', body, re.S).group(1)
+
+    first = menu(reverse("referrals:list"))
+    assert re.search(r'href="/referrals/"\s+aria-current="page"', first)
+    assert 'aria-label="0 overdue or due today"></span>' in first
+    make_followup(users["coordinator"], -1, summary="Call the gym back")
+    make_followup(users["coordinator"], 0, summary="Thank Riverside")
+    board = menu(reverse("referrals:board"))
+    assert re.search(r'href="/referrals/board/"\s+aria-current="page"', board)
+    assert not re.search(r'href="/referrals/"\s+aria-current', board)
+    assert 'aria-label="2 overdue or due today">2</span>' in board
+    assert "\x00" not in board
