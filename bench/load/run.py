@@ -1,7 +1,7 @@
 """The load benchmark: a busy medical group on refnet, under gunicorn with the worker running.
 
     python bench/load/run.py [--db sqlite|postgresql] [--duration 600] [--users 110]
-                             [--web-workers 4] [--out results.json]
+                             [--web-workers 4] [--web-threads 2] [--out results.json]
 
 1. Prepare the database once (a marker in bench/data/ remembers it): migrate, `refnet seed
    --partners 20000 --referrals 400000` (a group of about ten locations: ~550 referrals a
@@ -9,7 +9,8 @@
    (bench/load/prepare.py). SQLite: bench/data/load-20000x400000.sqlite3; PostgreSQL:
    $BENCH_POSTGRES_URL with "_load_20000_400000" appended to the database name.
 2. Start, on 127.0.0.1 and free ports: an SMTP sink (aiosmtpd, counting messages by
-   Message-ID), `refnet serve --workers N` (gunicorn) and `refnet worker` sending to it.
+   Message-ID), `refnet serve --workers N --threads T` (gunicorn) and `refnet worker`
+   sending to it.
 3. Wait for /health/ to answer 200, then run locust headless (bench/load/locustfile.py):
    --users simulated staff log in over 60 s, the figures are reset once all are in, and
    the working day is measured for --duration seconds after that.
@@ -304,7 +305,8 @@ def run(args: argparse.Namespace) -> dict:
            "EMAIL_HOST": "127.0.0.1", "EMAIL_PORT": str(sink.port),
            "REFNET_BASE_URL": base, "REFNET_DATA_DIR": str(work / "data")}
     web = start([BIN / "refnet", "serve", "--host", "127.0.0.1", "--port", port,
-                 "--workers", args.web_workers], env, work / "web.log")
+                 "--workers", args.web_workers, "--threads", args.web_threads], env,
+                work / "web.log")
     worker = start([BIN / "refnet", "worker", "--name", "load-worker"], env,
                    work / "worker.log")
     try:
@@ -366,6 +368,7 @@ def run(args: argparse.Namespace) -> dict:
     errors = stats["failures"] + failed_logins
     detail = {
         "database": args.db, "users": args.users, "web_workers": args.web_workers,
+        "web_threads": args.web_threads,
         "duration_s": args.duration, "requests": stats["requests"], "errors": errors,
         "failed_logins": failed_logins, "requests_per_s_steady": rate,
         "p50_ms": stats["p50"], "p95_ms": stats["p95"], "p99_ms": stats["p99"],
@@ -401,6 +404,8 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=110,
                         help="simulated staff (110 offer about 170 requests/s when pages are fast)")
     parser.add_argument("--web-workers", type=int, default=4, help="gunicorn workers")
+    parser.add_argument("--web-threads", type=int, default=2,
+                        help="threads per gunicorn worker (>1: gthread, keep-alive)")
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument("--out", help="also write the figures here (JSON)")
     # bench/run.py passes these to every suite; the load scenario has its own size.
