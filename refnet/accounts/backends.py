@@ -15,6 +15,8 @@ from django.core.exceptions import ValidationError
 from django.db import connections, router
 from django.db.models.expressions import Col
 
+from refnet.prepared import prepared_cursor
+
 _READS: dict[str, tuple] = {}  # database alias -> (sql, attnames, columns and converters)
 
 
@@ -45,7 +47,7 @@ def user_by_pk(pk) -> object | None:
         pk = model._meta.pk.to_python(pk)
     except (TypeError, ValueError, ValidationError):  # not an id: nobody
         return None
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(sql, [pk])
         row = cursor.fetchone()
     if row is None:

@@ -42,8 +42,11 @@ class AuditEvent(models.Model):
     """
 
     at = models.DateTimeField(db_index=True)
+    # No database constraint on PostgreSQL (migration 0006: its check locked the user's
+    # row for every audit row); PROTECT is Django's, and the username is on every row.
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+",
+        db_constraint=False,
     )
     username = models.CharField(max_length=150)
     patient_id = models.BigIntegerField(null=True)

@@ -30,6 +30,8 @@ from django.db import connection
 from django.utils import timezone
 from rapidfuzz import fuzz
 
+from refnet.prepared import prepared_cursor
+
 CANDIDATES = 60
 MIN_SCORE = 60
 
@@ -161,7 +163,7 @@ WIDEN_BELOW = 10
 
 
 def _candidates(groups, *, every_word: bool, limit: int) -> list[tuple]:
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(PG_CANDIDATES_SQL, [_tsquery(groups, every_word=every_word), limit])
         else:
@@ -216,7 +218,7 @@ def _recent_volume(partner_ids: list[int], since: datetime) -> dict[int, int]:
     sql = (f"SELECT {q('source_partner_id')}, COUNT(*) FROM {q(Referral._meta.db_table)} "
            f"WHERE {q('source_partner_id')} IN ({marks}) AND {q('received_at')} >= %s "
            f"AND {q('removed_at')} IS NULL GROUP BY {q('source_partner_id')}")
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [*partner_ids, connection.ops.adapt_datetimefield_value(since)])
         return dict(cursor.fetchall())
 

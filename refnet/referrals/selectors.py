@@ -17,6 +17,7 @@ from refnet.accounts.permissions import Cap, has_cap
 from refnet.partners.models import Contact, Partner
 from refnet.partners.search import fold, partners_search
 from refnet.practice.models import Location, ServiceLine
+from refnet.prepared import prepared_cursor
 
 from .models import (
     CLOSED_STATUSES,
@@ -149,19 +150,28 @@ class AskAgainRow:
 
 def referrals_ask_again(limit: int = 10) -> list[AskAgainRow]:
     """The first `limit` of referrals_unresolved_source() (live, source unresolved, by
-    received_at), as AskAgainRows. Written as SQL: the intake page asks on every view,
-    and the ORM took longer to build the query than the database took to run it."""
+    received_at), as AskAgainRows. Written as SQL (prepared on PostgreSQL): the intake page
+    asks on every view, and the ORM took longer to build the query than the database took
+    to run it."""
     q = connection.ops.quote_name
     referral, patient = q(Referral._meta.db_table), q(Patient._meta.db_table)
-    rows = Referral.all_objects.raw(
-        f"SELECT r.{q('id')}, r.{q('patient_id')}, p.{q('first_name')} AS ask_first, "
-        f"p.{q('last_name')} AS ask_last, r.{q('received_at')}, r.{q('source_text')} "
-        f"FROM {referral} r INNER JOIN {patient} p ON p.{q('id')} = r.{q('patient_id')} "
-        f"WHERE r.{q('removed_at')} IS NULL AND r.{q('source_status')} = %s "
-        f"ORDER BY r.{q('received_at')} LIMIT %s",
-        [str(SourceStatus.UNRESOLVED), limit])
-    return [AskAgainRow(r.pk, r.patient_id, r.ask_first, r.ask_last, r.received_at,
-                        r.source_text) for r in rows]
+    with prepared_cursor() as cursor:
+        cursor.execute(
+            f"SELECT r.{q('id')}, r.{q('patient_id')}, p.{q('first_name')}, "
+            f"p.{q('last_name')}, r.{q('received_at')}, r.{q('source_text')} "
+            f"FROM {referral} r INNER JOIN {patient} p ON p.{q('id')} = r.{q('patient_id')} "
+            # The status and the limit in the statement, not parameters: the plan kept for
+            # every run can then use the partial index of unresolved referrals.
+            f"WHERE r.{q('removed_at')} IS NULL "
+            f"AND r.{q('source_status')} = '{SourceStatus.UNRESOLVED.value}' "
+            f"ORDER BY r.{q('received_at')} LIMIT {int(limit)}")
+        rows = cursor.fetchall()
+    # SQLite's driver gives the datetime as text here: the field's own converter
+    # (PostgreSQL's gives an aware datetime already).
+    convert = getattr(connection.ops, "convert_datetimefield_value", None)
+    return [AskAgainRow(pk, patient_id, first, last,
+                        convert(received, None, connection) if convert else received, text)
+            for pk, patient_id, first, last, received, text in rows]
 
 
 def intake_visit_choices() -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
@@ -172,7 +182,7 @@ def intake_visit_choices() -> tuple[list[tuple[int, str]], list[tuple[int, str]]
            f"WHERE {q('is_active')} = %s UNION ALL "
            f"SELECT 1, {q('id')}, {q('name')} FROM {q(ServiceLine._meta.db_table)} "
            f"WHERE {q('is_active')} = %s ORDER BY 1, 3")
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [True, True])
         rows = cursor.fetchall()
     return ([(pk, name) for which, pk, name in rows if which == 0],
