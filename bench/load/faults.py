@@ -191,6 +191,7 @@ def scenario(name: str, args: argparse.Namespace) -> dict:
                    env=env, check=True, cwd=ROOT, timeout=600, stderr=subprocess.DEVNULL)
     before = int(django(env, f"""
 from datetime import timedelta
+from django.conf import settings
 from django.utils import timezone
 from refnet.outbox.models import OutboxMessage
 from refnet.referrals.models import Referral
@@ -201,6 +202,8 @@ OutboxMessage.objects.bulk_create([OutboxMessage(
     channel="email", purpose="check_in", audience="clinical", partner=partner,
     to_name=f"Dr. Load {{i}}", to_address=f"doctor{{i}}@clinic.example",
     subject=f"Checking in {{i}}", body_text="Checking in.",
+    # As refnet.outbox.services does: the setting, not the model's default of 6.
+    max_attempts=settings.REFNET_OUTBOX_MAX_ATTEMPTS,
     next_attempt_at=now + timedelta(seconds=20 + i * {args.duration - 30} / {MESSAGES}))
     for i in range({MESSAGES})])
 print(Referral.objects.order_by("-id").values_list("id", flat=True).first() or 0)

@@ -214,12 +214,16 @@ def _recent_volume(partner_ids: list[int], since: datetime) -> dict[int, int]:
     from refnet.referrals.models import Referral
 
     q = connection.ops.quote_name
-    marks = ", ".join(["%s"] * len(partner_ids))
+    if connection.vendor == "postgresql":
+        # One array parameter: one prepared statement, whatever the number of candidates.
+        which, ids = "= ANY(%s::bigint[])", [list(partner_ids)]
+    else:
+        which, ids = "IN (" + ", ".join(["%s"] * len(partner_ids)) + ")", list(partner_ids)
     sql = (f"SELECT {q('source_partner_id')}, COUNT(*) FROM {q(Referral._meta.db_table)} "
-           f"WHERE {q('source_partner_id')} IN ({marks}) AND {q('received_at')} >= %s "
+           f"WHERE {q('source_partner_id')} {which} AND {q('received_at')} >= %s "
            f"AND {q('removed_at')} IS NULL GROUP BY {q('source_partner_id')}")
     with prepared_cursor() as cursor:
-        cursor.execute(sql, [*partner_ids, connection.ops.adapt_datetimefield_value(since)])
+        cursor.execute(sql, [*ids, connection.ops.adapt_datetimefield_value(since)])
         return dict(cursor.fetchall())
 
 

@@ -29,6 +29,9 @@ DECLARE
     pid bigint;
     last bigint;
 BEGIN
+    IF coalesce(cardinality(p_patients), 0) = 0 THEN
+        RETURN 0;
+    END IF;
     SELECT last_hash INTO prev FROM accounts_auditchainhead WHERE id = 1 FOR UPDATE;
     IF NOT FOUND THEN
         RETURN NULL;

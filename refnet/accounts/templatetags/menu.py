@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django import template
 from django.template.loader import render_to_string
+from django.urls import get_script_prefix
 from django.utils.safestring import mark_safe
 
 from refnet.followups.selectors import inbox_count
@@ -18,11 +19,13 @@ register = template.Library()
 
 _LABEL = "\x00inbox-label\x00"
 _SHOWN = "\x00inbox-shown\x00"
-_MENUS: dict[tuple, tuple[str, ...]] = {}  # (capabilities, nav) -> the menu, cut at the count
+_MENUS: dict[tuple, tuple[str, ...]] = {}  # (capabilities, nav, prefix) -> the menu, cut
+                                           # at the count
 
 
 def _menu(can, nav: str) -> tuple[str, ...]:
-    key = (frozenset(name for name, allowed in can.items() if allowed), nav)
+    key = (frozenset(name for name, allowed in can.items() if allowed), nav,
+           get_script_prefix())  # the links' prefix, should one process serve two
     parts = _MENUS.get(key)
     if parts is None:
         html = render_to_string("_menu.html", {"can": can, "nav": nav,

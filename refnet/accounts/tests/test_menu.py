@@ -47,4 +47,3 @@ def test_the_capability_table_answers_as_has_cap(rf, users):
     assert not any(capabilities(request)["can"].values())
     with pytest.raises(TypeError):
         capabilities(request)["can"]["admin"] = True  # shared between requests: read-only
-

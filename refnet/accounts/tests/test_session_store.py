@@ -53,3 +53,18 @@ def test_a_deactivated_user_is_signed_out_on_their_next_request(login, users):
     response = client.get(INTAKE)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+def test_a_session_signed_in_through_djangos_model_backend_stays_signed_in(login):
+    """Sessions from before accounts.backends.UserBackend name Django's ModelBackend, which
+    is no longer listed: they are read as UserBackend's, not signed out."""
+    from django.contrib.auth import BACKEND_SESSION_KEY
+
+    from refnet.accounts.sessions import SessionStore
+
+    client = login("front_desk")
+    key = client.cookies["sessionid"].value
+    store = SessionStore(session_key=key)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store.save()
+    assert client.get(INTAKE).status_code == 200
