@@ -22,13 +22,27 @@ from django.db import connection as default_connection
 _NEVER = 2**31 - 1
 
 
+class _Logged:
+    """What Django's last_executed_query reads of a psycopg cursor: `_query.query`."""
+
+    __slots__ = ("query",)
+
+    def __init__(self, query: bytes | None) -> None:
+        self.query = query
+
+
 @lru_cache(maxsize=1)
 def _prepared_cursor_class():
     from django.db.backends.postgresql.base import ServerBindingCursor  # psycopg 3
 
     class PreparedCursor(ServerBindingCursor):
         def execute(self, query, params=None, *, prepare=True, binary=None):
-            return super().execute(query, params, prepare=prepare, binary=binary)
+            result = super().execute(query, params, prepare=prepare, binary=binary)
+            if self._query is None:
+                # psycopg leaves _query unset when it runs a prepared statement, and
+                # Django's query log (DEBUG, CaptureQueriesContext) reads the SQL there.
+                self._query = _Logged(query.encode() if isinstance(query, str) else None)
+            return result
 
     return PreparedCursor
 
